@@ -1,0 +1,257 @@
+import { JOBS_CHANNEL } from './db/port.server';
+import {
+  cancelBatch,
+  cancelJob,
+  claimJobs,
+  completeJob,
+  failJob,
+  heartbeatJob,
+  reapExpiredLeases,
+  releaseJob,
+  retryJob,
+  submitBatch,
+  submitJob,
+  type AttemptUsage,
+} from './queue.server';
+import { databaseTargets, type TestDatabase } from '../../test/support/databases';
+import { jobRow, newJob, seededChapterIds } from '../../test/support/fixtures';
+
+const usage: AttemptUsage = {
+  generator: 'offline',
+  inputTokens: 120,
+  outputTokens: 800,
+  cacheWrite5mTokens: 10,
+  cacheWrite1hTokens: 0,
+  cacheReadTokens: 300,
+  busyMs: 1500,
+  costMicros: { input: 12, output: 400, cacheWrite: 1, cacheRead: 3, cloudRun: 72 },
+};
+
+describe.each(databaseTargets())('queue functions on $name', (target) => {
+  let test_: TestDatabase;
+  let chapters: string[];
+
+  beforeEach(async () => {
+    test_ = await target.create();
+    chapters = await seededChapterIds(test_.db);
+  });
+  afterEach(async () => {
+    await test_.drop();
+  });
+
+  it('submits, claims, and completes a job, writing the chapter version and usage', async () => {
+    const { db } = test_;
+    const { jobId, created } = await submitJob(db, newJob(chapters[0]));
+    expect(created).toBe(true);
+    expect((await jobRow(db, jobId)).status).toBe('pending');
+
+    const [claimed] = await claimJobs(db, 'worker-a', 30);
+    expect(claimed.id).toBe(jobId);
+    expect(claimed.status).toBe('running');
+    expect(claimed.attempts).toBe(1);
+    expect(claimed.lease_owner).toBe('worker-a');
+
+    expect(await completeJob(db, jobId, 'worker-a', { content: '# Done', stopReason: 'end_turn', usage })).toBe(true);
+    const job = await jobRow(db, jobId);
+    expect(job).toMatchObject({
+      status: 'succeeded',
+      stop_reason: 'end_turn',
+      generator: 'offline',
+      input_tokens: 120,
+      output_tokens: 800,
+      cache_write_5m_tokens: 10,
+      cache_read_tokens: 300,
+      busy_ms: 1500,
+      cost_total_micros: 12 + 400 + 1 + 3 + 72,
+      lease_owner: null,
+    });
+    expect(job.finished_at).toBeInstanceOf(Date);
+    const [chapter] = await db.query<{ content: string; content_version: number }>(
+      'select content, content_version from public.chapters where id = $1',
+      [chapters[0]],
+    );
+    expect(chapter).toEqual({ content: '# Done', content_version: 1 });
+  });
+
+  it('writes exactly one chapter version when complete is called twice', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    await claimJobs(db, 'worker-a', 30);
+    expect(await completeJob(db, jobId, 'worker-a', { content: 'first', stopReason: 'end_turn', usage })).toBe(true);
+    expect(await completeJob(db, jobId, 'worker-a', { content: 'second', stopReason: 'end_turn', usage })).toBe(false);
+    const versions = await db.query<{ content: string }>('select content from public.chapter_versions where job_id = $1', [jobId]);
+    expect(versions).toEqual([{ content: 'first' }]);
+    expect((await jobRow(db, jobId)).output_tokens).toBe(800);
+  });
+
+  it('returns the same job for a repeated idempotency key', async () => {
+    const { db } = test_;
+    const first = await submitJob(db, newJob(chapters[0], { idempotencyKey: 'req-1' }));
+    const again = await submitJob(db, newJob(chapters[0], { idempotencyKey: 'req-1' }));
+    expect(again).toEqual({ jobId: first.jobId, created: false });
+    const [{ count }] = await db.query<{ count: number }>('select count(*) as count from public.chapter_content_jobs');
+    expect(count).toBe(1);
+  });
+
+  it('writes a batch atomically: an unknown chapter leaves nothing behind', async () => {
+    const { db } = test_;
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    await expect(
+      submitBatch(db, { name: 'bad', createdBy: 'test' }, [newJob(chapters[0]), newJob(unknown)]),
+    ).rejects.toThrow(/foreign key/);
+    const [{ jobs, batches }] = await db.query<{ jobs: number; batches: number }>(
+      'select (select count(*) from public.chapter_content_jobs) as jobs, (select count(*) from public.batches) as batches',
+    );
+    expect({ jobs, batches }).toEqual({ jobs: 0, batches: 0 });
+
+    const ok = await submitBatch(db, { name: 'good', idempotencyKey: 'b-1', createdBy: 'test' }, chapters.slice(0, 3).map((id) => newJob(id)));
+    const again = await submitBatch(db, { name: 'good', idempotencyKey: 'b-1', createdBy: 'test' }, chapters.slice(0, 3).map((id) => newJob(id)));
+    expect(again).toEqual({ batchId: ok.batchId, created: false });
+    const [{ count }] = await db.query<{ count: number }>('select count(*) as count from public.chapter_content_jobs where batch_id = $1', [ok.batchId]);
+    expect(count).toBe(3);
+  });
+
+  it('claims by priority, then age', async () => {
+    const { db } = test_;
+    const low = await submitJob(db, newJob(chapters[0], { priority: 'low' }));
+    const normal = await submitJob(db, newJob(chapters[1]));
+    const high = await submitJob(db, newJob(chapters[2], { priority: 'high' }));
+    const normal2 = await submitJob(db, newJob(chapters[3]));
+    const order = (await claimJobs(db, 'w', 30, 10)).map((job) => job.id);
+    expect(order).toEqual([high.jobId, normal.jobId, normal2.jobId, low.jobId]);
+  });
+
+  it('never gives the same job to two concurrent claimers', async () => {
+    const { db } = test_;
+    const jobs = [];
+    for (let i = 0; i < 40; i += 1) jobs.push(newJob(chapters[i % chapters.length]));
+    await submitBatch(db, { name: 'many', createdBy: 'test' }, jobs);
+    const claimers = Array.from({ length: 8 }, async (_, worker) => {
+      const mine: string[] = [];
+      for (;;) {
+        const claimed = await claimJobs(db, `worker-${worker}`, 30, 3);
+        if (claimed.length === 0) return mine;
+        mine.push(...claimed.map((job) => job.id));
+      }
+    });
+    const all = (await Promise.all(claimers)).flat();
+    expect(all).toHaveLength(40);
+    expect(new Set(all).size).toBe(40);
+  });
+
+  it('never claims a cancelled pending job', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    expect(await cancelJob(db, jobId, 'cm@switchyard.local')).toBe('cancelled');
+    expect(await claimJobs(db, 'w', 30, 10)).toEqual([]);
+    expect((await jobRow(db, jobId)).status).toBe('cancelled');
+  });
+
+  it('flags a running job for cancel; its worker hears it on heartbeat and ends it cancelled', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    await claimJobs(db, 'w', 30);
+    expect(await cancelJob(db, jobId, 'cm')).toBe('running');
+    expect(await heartbeatJob(db, jobId, 'w', 30)).toEqual({ leaseHeld: true, cancelRequested: true });
+    expect(await failJob(db, jobId, 'w', { code: 'aborted', message: 'aborted', retryable: true, usage })).toBe('cancelled');
+    expect((await jobRow(db, jobId)).output_tokens).toBe(800);
+  });
+
+  it('reaps an expired lease back to the queue, and fails the job once attempts are spent', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0], { maxRetries: 1 }));
+    await claimJobs(db, 'dead-worker', 1);
+    expect(await reapExpiredLeases(db)).toEqual([]);
+    await db.query(`update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`, [jobId]);
+    expect(await reapExpiredLeases(db)).toEqual([{ job_id: jobId, status: 'pending' }]);
+    expect(await heartbeatJob(db, jobId, 'dead-worker', 30)).toEqual({ leaseHeld: false, cancelRequested: false });
+
+    const [again] = await claimJobs(db, 'live-worker', 1);
+    expect(again).toMatchObject({ id: jobId, attempts: 2 });
+    expect(await completeJob(db, jobId, 'dead-worker', { content: 'late', stopReason: 'end_turn', usage })).toBe(false);
+    await db.query(`update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`, [jobId]);
+    expect(await reapExpiredLeases(db)).toEqual([{ job_id: jobId, status: 'failed' }]);
+    expect((await jobRow(db, jobId)).error_code).toBe('lease_expired');
+  });
+
+  it('schedules a retryable failure after a backoff and fails for good when attempts run out', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0], { maxRetries: 1, retryBaseMs: 4000, retryMaxMs: 60000 }));
+    await claimJobs(db, 'w', 30);
+    const before = Date.now();
+    expect(await failJob(db, jobId, 'w', { code: 'overloaded', message: 'Overloaded', retryable: true, usage })).toBe('pending');
+    const retry = await jobRow(db, jobId);
+    const delay = (retry.run_after as Date).getTime() - before;
+    // Exponential with equal jitter: attempt 1 waits between base/2 and base.
+    expect(delay).toBeGreaterThanOrEqual(2000 - 1000);
+    expect(delay).toBeLessThanOrEqual(4000 + 1000);
+    expect(await claimJobs(db, 'w', 30)).toEqual([]);
+
+    await db.query('update public.chapter_content_jobs set run_after = now() where id = $1', [jobId]);
+    await claimJobs(db, 'w', 30);
+    expect(await failJob(db, jobId, 'w', { code: 'overloaded', message: 'Overloaded again', retryable: true, usage })).toBe('failed');
+    expect(await jobRow(db, jobId)).toMatchObject({ status: 'failed', error_message: 'Overloaded again', attempts: 2, output_tokens: 1600 });
+  });
+
+  it('fails a non-retryable error at once, and a manual retry queues it again', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    await claimJobs(db, 'w', 30);
+    expect(await failJob(db, jobId, 'w', { code: 'invalid_request', message: 'max_tokens too large', retryable: false, usage })).toBe('failed');
+    expect(await retryJob(db, jobId, 'cm')).toBe('pending');
+    const [claimed] = await claimJobs(db, 'w', 30);
+    expect(claimed).toMatchObject({ id: jobId, attempts: 2, max_attempts: 4 });
+  });
+
+  it('releases a job on shutdown without spending an attempt', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    await claimJobs(db, 'w', 30);
+    expect(await releaseJob(db, jobId, 'w', usage)).toBe('pending');
+    expect(await jobRow(db, jobId)).toMatchObject({ status: 'pending', attempts: 0, lease_owner: null });
+  });
+
+  it('cancels a batch: pending jobs at once, running ones flagged', async () => {
+    const { db } = test_;
+    const { batchId } = await submitBatch(db, { name: 'b', createdBy: 't' }, chapters.slice(0, 4).map((id) => newJob(id)));
+    await claimJobs(db, 'w', 30, 1);
+    expect(await cancelBatch(db, batchId, 'cm')).toEqual({ cancelled: 3, stopping: 1 });
+  });
+
+  it('appends a job event and sends a NOTIFY on every transition', async () => {
+    const { db } = test_;
+    const notifications: { id: string; status: string; event: string }[] = [];
+    const unlisten = await db.listen(JOBS_CHANNEL, (payload) => notifications.push(JSON.parse(payload)));
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    await claimJobs(db, 'w', 30);
+    await failJob(db, jobId, 'w', { code: 'overloaded', message: 'Overloaded', retryable: true, usage });
+    await db.query('update public.chapter_content_jobs set run_after = now() where id = $1', [jobId]);
+    await claimJobs(db, 'w', 30);
+    await completeJob(db, jobId, 'w', { content: 'ok', stopReason: 'end_turn', usage });
+    const cancelled = await submitJob(db, newJob(chapters[1]));
+    await cancelJob(db, cancelled.jobId, 'cm');
+
+    await expect.poll(() => notifications.length).toBe(7);
+    await unlisten();
+    expect(notifications.map((n) => [n.id === jobId ? 'a' : 'b', n.status])).toEqual([
+      ['a', 'pending'],
+      ['a', 'running'],
+      ['a', 'pending'],
+      ['a', 'running'],
+      ['a', 'succeeded'],
+      ['b', 'pending'],
+      ['b', 'cancelled'],
+    ]);
+    const events = await db.query<{ event: string; from_status: string | null; to_status: string }>(
+      'select event, from_status, to_status from public.job_events where job_id = $1 order by id',
+      [jobId],
+    );
+    expect(events.map((e) => `${e.from_status ?? '∅'}→${e.to_status}`)).toEqual([
+      '∅→pending',
+      'pending→running',
+      'running→pending',
+      'pending→running',
+      'running→succeeded',
+    ]);
+  });
+});

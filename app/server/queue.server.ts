@@ -1,0 +1,259 @@
+import type { TokenUsage } from '~/domain/generation';
+import type { Destination, JobStatus, Priority } from '~/domain/job-status';
+
+import type { Queryable } from './db/port.server';
+
+/**
+ * Typed calls of the queue functions in supabase/migrations. The SQL functions hold the
+ * semantics; this module only names the arguments and shapes the rows.
+ */
+
+export interface NewJob {
+  chapterId: string;
+  model: string;
+  maxTokens: number;
+  temperature?: number | null;
+  priority?: Priority;
+  destination?: Destination;
+  routeRuleId?: string | null;
+  configVersion?: number | null;
+  timeoutMs?: number;
+  maxRetries?: number;
+  retryBackoff?: 'none' | 'linear' | 'exponential';
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  idempotencyKey?: string | null;
+  createdBy: string;
+}
+
+export interface JobRow {
+  id: string;
+  chapter_id: string;
+  batch_id: string | null;
+  status: JobStatus;
+  destination: Destination;
+  priority: Priority;
+  attempts: number;
+  max_attempts: number;
+  model: string;
+  max_tokens: number;
+  temperature: number | null;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  cancel_requested_at: Date | null;
+  run_after: Date;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+function jobJson(job: NewJob) {
+  return {
+    chapter_id: job.chapterId,
+    model: job.model,
+    max_tokens: job.maxTokens,
+    temperature: job.temperature ?? null,
+    priority: job.priority,
+    destination: job.destination,
+    route_rule_id: job.routeRuleId,
+    config_version: job.configVersion,
+    timeout_ms: job.timeoutMs,
+    max_retries: job.maxRetries,
+    retry_backoff: job.retryBackoff,
+    retry_base_ms: job.retryBaseMs,
+    retry_max_ms: job.retryMaxMs,
+    idempotency_key: job.idempotencyKey,
+    created_by: job.createdBy,
+  };
+}
+
+export async function submitJob(db: Queryable, job: NewJob): Promise<{ jobId: string; created: boolean }> {
+  const [row] = await db.query<{ job_id: string; created: boolean }>('select * from public.submit_job($1)', [
+    jobJson(job),
+  ]);
+  return { jobId: row.job_id, created: row.created };
+}
+
+export async function submitBatch(
+  db: Queryable,
+  batch: { name: string; idempotencyKey?: string | null; createdBy: string },
+  jobs: NewJob[],
+): Promise<{ batchId: string; created: boolean }> {
+  const [row] = await db.query<{ batch_id: string; created: boolean }>('select * from public.submit_batch($1, $2)', [
+    { name: batch.name, idempotency_key: batch.idempotencyKey, created_by: batch.createdBy },
+    JSON.stringify(jobs.map(jobJson)),
+  ]);
+  return { batchId: row.batch_id, created: row.created };
+}
+
+export function claimJobs(db: Queryable, workerId: string, leaseSeconds: number, limit = 1): Promise<JobRow[]> {
+  return db.query<JobRow>('select * from public.claim_jobs($1, $2, $3)', [workerId, leaseSeconds, limit]);
+}
+
+export async function heartbeatJob(
+  db: Queryable,
+  jobId: string,
+  workerId: string,
+  leaseSeconds: number,
+): Promise<{ leaseHeld: boolean; cancelRequested: boolean }> {
+  const [row] = await db.query<{ lease_held: boolean; cancel_requested: boolean }>(
+    'select * from public.heartbeat_job($1, $2, $3)',
+    [jobId, workerId, leaseSeconds],
+  );
+  return { leaseHeld: row.lease_held, cancelRequested: row.cancel_requested };
+}
+
+export async function recordProgress(
+  db: Queryable,
+  jobId: string,
+  workerId: string,
+  outputTokens: number,
+  text: string,
+): Promise<boolean> {
+  const [row] = await db.query<{ held: boolean }>('select public.record_progress($1, $2, $3, $4) as held', [
+    jobId,
+    workerId,
+    outputTokens,
+    text,
+  ]);
+  return row.held;
+}
+
+/** One attempt's usage and cost, as add_job_usage expects it. */
+export interface AttemptUsage extends TokenUsage {
+  generator: 'anthropic' | 'offline';
+  busyMs: number;
+  costMicros?: Partial<Record<'input' | 'output' | 'cacheWrite' | 'cacheRead' | 'cloudRun' | 'vercel', number>>;
+}
+
+function usageJson(usage: AttemptUsage) {
+  const cost = usage.costMicros ?? {};
+  return {
+    generator: usage.generator,
+    input_tokens: usage.inputTokens,
+    output_tokens: usage.outputTokens,
+    cache_write_5m_tokens: usage.cacheWrite5mTokens,
+    cache_write_1h_tokens: usage.cacheWrite1hTokens,
+    cache_read_tokens: usage.cacheReadTokens,
+    busy_ms: Math.round(usage.busyMs),
+    cost_input_micros: cost.input ?? 0,
+    cost_output_micros: cost.output ?? 0,
+    cost_cache_write_micros: cost.cacheWrite ?? 0,
+    cost_cache_read_micros: cost.cacheRead ?? 0,
+    cost_cloud_run_micros: cost.cloudRun ?? 0,
+    cost_vercel_micros: cost.vercel ?? 0,
+  };
+}
+
+export async function completeJob(
+  db: Queryable,
+  jobId: string,
+  workerId: string,
+  result: { content: string; stopReason: string; usage: AttemptUsage },
+): Promise<boolean> {
+  const [row] = await db.query<{ completed: boolean }>('select public.complete_job($1, $2, $3, $4, $5) as completed', [
+    jobId,
+    workerId,
+    result.content,
+    result.stopReason,
+    usageJson(result.usage),
+  ]);
+  return row.completed;
+}
+
+export async function failJob(
+  db: Queryable,
+  jobId: string,
+  workerId: string,
+  error: { code: string; message: string; retryable: boolean; usage: AttemptUsage },
+): Promise<JobStatus | null> {
+  const [row] = await db.query<{ status: JobStatus | null }>('select public.fail_job($1, $2, $3, $4, $5, $6) as status', [
+    jobId,
+    workerId,
+    error.code,
+    error.message,
+    error.retryable,
+    usageJson(error.usage),
+  ]);
+  return row.status;
+}
+
+export async function releaseJob(
+  db: Queryable,
+  jobId: string,
+  workerId: string,
+  usage: AttemptUsage,
+): Promise<JobStatus | null> {
+  const [row] = await db.query<{ status: JobStatus | null }>('select public.release_job($1, $2, $3) as status', [
+    jobId,
+    workerId,
+    usageJson(usage),
+  ]);
+  return row.status;
+}
+
+export async function cancelJob(db: Queryable, jobId: string, actor: string): Promise<JobStatus | null> {
+  const [row] = await db.query<{ status: JobStatus | null }>('select public.cancel_job($1, $2) as status', [jobId, actor]);
+  return row.status;
+}
+
+export async function cancelBatch(
+  db: Queryable,
+  batchId: string,
+  actor: string,
+): Promise<{ cancelled: number; stopping: number }> {
+  const [row] = await db.query<{ cancelled: number; stopping: number }>('select * from public.cancel_batch($1, $2)', [
+    batchId,
+    actor,
+  ]);
+  return row;
+}
+
+export async function retryJob(db: Queryable, jobId: string, actor: string): Promise<JobStatus | null> {
+  const [row] = await db.query<{ status: JobStatus | null }>('select public.retry_job($1, $2) as status', [jobId, actor]);
+  return row.status;
+}
+
+export function reapExpiredLeases(db: Queryable): Promise<{ job_id: string; status: JobStatus }[]> {
+  return db.query('select * from public.reap_expired_leases()');
+}
+
+export async function workerHeartbeat(
+  db: Queryable,
+  worker: { id: string; host: string; currentJobId: string | null; succeeded: number; failed: number; stopped: boolean },
+): Promise<void> {
+  await db.query('select public.worker_heartbeat($1, $2, $3, $4, $5, $6)', [
+    worker.id,
+    worker.host,
+    worker.currentJobId,
+    worker.succeeded,
+    worker.failed,
+    worker.stopped,
+  ]);
+}
+
+/** The course and chapter a job generates, shaped as the generator's prompt input. */
+export async function loadGenerationRequest(db: Queryable, job: JobRow) {
+  const [row] = await db.query<{
+    course_title: string;
+    audience: string;
+    style_guide: string;
+    position: number;
+    chapter_title: string;
+    outline: string;
+  }>(
+    `select c.title as course_title, c.audience, c.style_guide, ch.position, ch.title as chapter_title, ch.outline
+     from public.chapters ch join public.courses c on c.id = ch.course_id
+     where ch.id = $1`,
+    [job.chapter_id],
+  );
+  return {
+    model: job.model,
+    maxTokens: job.max_tokens,
+    temperature: job.temperature,
+    course: { title: row.course_title, audience: row.audience, styleGuide: row.style_guide },
+    chapter: { position: row.position, title: row.chapter_title, outline: row.outline },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * `npm start`: the dashboard and API (the Remix build) on one Node server, the database
+ * (PGlite under .data/ unless DATABASE_URL is set) migrated and seeded, and the worker running
+ * in this same process unless EMBEDDED_WORKER=false. On Vercel the Remix build runs without
+ * this file.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { createRequestHandler } from '@remix-run/express';
+import { broadcastDevReady, type ServerBuild } from '@remix-run/node';
+import express from 'express';
+
+import { describeDatabase, openDatabase } from './app/server/db/open.server';
+import { migrate } from './app/server/db/migrate.server';
+import { isEmpty, seed } from './app/server/db/seed.server';
+import { ConfigurationError, getEnv } from './app/server/env.server';
+import { reapExpiredLeases } from './app/server/queue.server';
+import { setRuntime } from './app/server/runtime.server';
+import { createOfflineGenerator } from './worker/generators/offline';
+import { JobRunner } from './worker/job-runner';
+import { createLogger } from './worker/log';
+
+const SWEEP_INTERVAL_MS = 5_000;
+
+async function main() {
+  const env = loadEnvOrExit();
+  const log = createLogger({ component: 'server' });
+
+  const db = await openDatabase(env);
+  const applied = await migrate(db);
+  if (await isEmpty(db)) await seed(db);
+
+  let runner: JobRunner | undefined;
+  if (env.EMBEDDED_WORKER) {
+    runner = new JobRunner({
+      db,
+      generator: createOfflineGenerator(),
+      concurrency: env.WORKER_CONCURRENCY,
+      leaseSeconds: env.WORKER_LEASE_SECONDS,
+    });
+    await runner.start();
+  }
+  setRuntime({ env, db, wakeWorker: () => void runner?.wake() });
+
+  // The local sweeper: expired leases go back to the queue, and jobs whose retry time has
+  // come wake the worker (their NOTIFY was sent when they were scheduled, not when due).
+  const sweeper = setInterval(async () => {
+    try {
+      const reaped = await reapExpiredLeases(db);
+      if (reaped.length > 0) log.warn('reaped expired leases', { jobs: reaped.length });
+      void runner?.wake();
+    } catch (error) {
+      log.error('sweep failed', { error: String(error) });
+    }
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  const buildPath = path.resolve('build/index.js');
+  const build = (await import(pathToFileURL(buildPath).href)) as ServerBuild;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }));
+  app.use(express.static('public', { maxAge: '1h' }));
+  app.all('*', createRequestHandler({ build, mode: build.mode }));
+
+  const server = app.listen(env.PORT, () => {
+    const lines = [
+      '',
+      `  Switchyard is running on http://localhost:${env.PORT}`,
+      `  database: ${describeDatabase(env)}${applied.length ? ` (applied ${applied.length} migrations)` : ''}`,
+      `  worker:   ${runner ? `in this process (${runner.workerId}), offline generator` : 'not embedded (EMBEDDED_WORKER=false): run npm run worker'}`,
+      `  health:   http://localhost:${env.PORT}/healthz`,
+      '',
+    ];
+    console.log(lines.join('\n'));
+    if (build.mode === 'development') void broadcastDevReady(build);
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    clearInterval(sweeper);
+    server.close();
+    await runner?.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function loadEnvOrExit() {
+  try {
+    return getEnv();
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

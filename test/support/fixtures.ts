@@ -1,0 +1,21 @@
+import type { Database } from '../../app/server/db/port.server';
+import { seed } from '../../app/server/db/seed.server';
+import type { NewJob } from '../../app/server/queue.server';
+
+/** Seeds the development courses and returns the chapter ids in a stable order. */
+export async function seededChapterIds(db: Database): Promise<string[]> {
+  await seed(db);
+  const rows = await db.query<{ id: string }>(
+    'select ch.id from public.chapters ch join public.courses c on c.id = ch.course_id order by c.slug, ch.position',
+  );
+  return rows.map((row) => row.id);
+}
+
+export function newJob(chapterId: string, overrides: Partial<NewJob> = {}): NewJob {
+  return { chapterId, model: 'claude-haiku-5-5', maxTokens: 2000, createdBy: 'test@switchyard.local', ...overrides };
+}
+
+export async function jobRow(db: Database, id: string) {
+  const [row] = await db.query<Record<string, unknown>>('select * from public.chapter_content_jobs where id = $1', [id]);
+  return row;
+}
