@@ -81,14 +81,17 @@ export class JobRunner {
     return { succeeded: this.succeeded, failed: this.failed };
   }
 
-  /** Starts draining the queue if not already; a wake during a drain triggers another pass. */
-  wake(): Promise<number> {
+  /**
+   * Starts draining the queue if not already; a wake during a drain triggers another pass.
+   * Resolves with how many jobs the drain finished, within `budgetMs` of work.
+   */
+  wake(budgetMs = Number.POSITIVE_INFINITY): Promise<number> {
     if (this.stopping) return Promise.resolve(0);
     if (this.draining) {
       this.wakeAgain = true;
       return this.draining;
     }
-    this.draining = this.drainLoop().finally(() => {
+    this.draining = this.drainLoop(budgetMs).finally(() => {
       this.draining = undefined;
     });
     return this.draining;
@@ -113,17 +116,18 @@ export class JobRunner {
     return finished;
   }
 
-  private async drainLoop(): Promise<number> {
+  private async drainLoop(budgetMs: number): Promise<number> {
+    const deadline = Date.now() + budgetMs;
     let total = 0;
     do {
       this.wakeAgain = false;
       try {
-        total += await this.drain();
+        total += await this.drain(deadline - Date.now());
       } catch (error) {
         this.log.error('drain failed; the sweeper will wake this worker again', { error: String(error) });
         return total;
       }
-    } while (this.wakeAgain && !this.stopping);
+    } while (this.wakeAgain && !this.stopping && Date.now() < deadline);
     return total;
   }
 
@@ -230,7 +234,12 @@ export class JobRunner {
 
   private async heartbeat(entry: RunningJob) {
     try {
-      const { leaseHeld, cancelRequested } = await heartbeatJob(this.db, entry.job.id, this.workerId, this.leaseSeconds);
+      const { leaseHeld, cancelRequested } = await heartbeatJob(
+        this.db,
+        entry.job.id,
+        this.workerId,
+        this.leaseSeconds,
+      );
       if (!leaseHeld) entry.reason ??= 'lease_lost';
       else if (cancelRequested) entry.reason ??= 'cancel';
       if (!leaseHeld || cancelRequested) entry.abort.abort();

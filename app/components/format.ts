@@ -1,6 +1,11 @@
 /** Formatting shared by pages. Pure: no I/O, no React. */
 
-const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 4 });
+const usd = new Intl.NumberFormat('en-US', {
+  style: 'currency',
+  currency: 'USD',
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 4,
+});
 
 /** Micro-dollars (integers, as stored) to a dollar string. */
 export function formatMicros(micros: number): string {

@@ -41,7 +41,9 @@ export default function OverviewPage() {
           <Stat
             label="Cost this month"
             value={formatMicros(overview.monthToDateCostMicros)}
-            hint={overview.offlineJobs > 0 ? `${formatCount(overview.offlineJobs)} offline jobs cost nothing` : undefined}
+            hint={
+              overview.offlineJobs > 0 ? `${formatCount(overview.offlineJobs)} offline jobs cost nothing` : undefined
+            }
           />
         </dl>
       </section>

@@ -24,7 +24,8 @@ export default function BatchesPage() {
       <section className="panel">
         {batches.length === 0 ? (
           <EmptyState title="No batches yet">
-            A batch appears here once chapters are queued together through <code>POST /api/content/batch-generate</code>.
+            A batch appears here once chapters are queued together through <code>POST /api/content/batch-generate</code>
+            .
           </EmptyState>
         ) : (
           <table className="table">
@@ -76,7 +77,13 @@ export default function BatchesPage() {
   );
 }
 
-function BatchProgress(batch: { total: number; succeeded: number; failed: number; running: number; cancelled: number }) {
+function BatchProgress(batch: {
+  total: number;
+  succeeded: number;
+  failed: number;
+  running: number;
+  cancelled: number;
+}) {
   const done = batch.succeeded + batch.failed + batch.cancelled;
   const share = (n: number) => `${batch.total === 0 ? 0 : (n / batch.total) * 100}%`;
   return (

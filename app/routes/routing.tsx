@@ -11,8 +11,8 @@ export default function RoutingPage() {
       </header>
       <section className="panel">
         <p>
-          Routing control is not built yet. Until it is, every generation request is queued for the cloud worker
-          with the queue&apos;s defaults (normal priority, 2 retries with exponential backoff).
+          Routing control is not built yet. Until it is, every generation request is queued for the cloud worker with
+          the queue&apos;s defaults (normal priority, 2 retries with exponential backoff).
         </p>
       </section>
     </>

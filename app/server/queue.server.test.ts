@@ -79,7 +79,10 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     await claimJobs(db, 'worker-a', 30);
     expect(await completeJob(db, jobId, 'worker-a', { content: 'first', stopReason: 'end_turn', usage })).toBe(true);
     expect(await completeJob(db, jobId, 'worker-a', { content: 'second', stopReason: 'end_turn', usage })).toBe(false);
-    const versions = await db.query<{ content: string }>('select content from public.chapter_versions where job_id = $1', [jobId]);
+    const versions = await db.query<{ content: string }>(
+      'select content from public.chapter_versions where job_id = $1',
+      [jobId],
+    );
     expect(versions).toEqual([{ content: 'first' }]);
     expect((await jobRow(db, jobId)).output_tokens).toBe(800);
   });
@@ -104,10 +107,21 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     );
     expect({ jobs, batches }).toEqual({ jobs: 0, batches: 0 });
 
-    const ok = await submitBatch(db, { name: 'good', idempotencyKey: 'b-1', createdBy: 'test' }, chapters.slice(0, 3).map((id) => newJob(id)));
-    const again = await submitBatch(db, { name: 'good', idempotencyKey: 'b-1', createdBy: 'test' }, chapters.slice(0, 3).map((id) => newJob(id)));
+    const ok = await submitBatch(
+      db,
+      { name: 'good', idempotencyKey: 'b-1', createdBy: 'test' },
+      chapters.slice(0, 3).map((id) => newJob(id)),
+    );
+    const again = await submitBatch(
+      db,
+      { name: 'good', idempotencyKey: 'b-1', createdBy: 'test' },
+      chapters.slice(0, 3).map((id) => newJob(id)),
+    );
     expect(again).toEqual({ batchId: ok.batchId, created: false });
-    const [{ count }] = await db.query<{ count: number }>('select count(*) as count from public.chapter_content_jobs where batch_id = $1', [ok.batchId]);
+    const [{ count }] = await db.query<{ count: number }>(
+      'select count(*) as count from public.chapter_content_jobs where batch_id = $1',
+      [ok.batchId],
+    );
     expect(count).toBe(3);
   });
 
@@ -153,7 +167,9 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     await claimJobs(db, 'w', 30);
     expect(await cancelJob(db, jobId, 'cm')).toBe('running');
     expect(await heartbeatJob(db, jobId, 'w', 30)).toEqual({ leaseHeld: true, cancelRequested: true });
-    expect(await failJob(db, jobId, 'w', { code: 'aborted', message: 'aborted', retryable: true, usage })).toBe('cancelled');
+    expect(await failJob(db, jobId, 'w', { code: 'aborted', message: 'aborted', retryable: true, usage })).toBe(
+      'cancelled',
+    );
     expect((await jobRow(db, jobId)).output_tokens).toBe(800);
   });
 
@@ -162,14 +178,20 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     const { jobId } = await submitJob(db, newJob(chapters[0], { maxRetries: 1 }));
     await claimJobs(db, 'dead-worker', 1);
     expect(await reapExpiredLeases(db)).toEqual([]);
-    await db.query(`update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`, [jobId]);
+    await db.query(
+      `update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`,
+      [jobId],
+    );
     expect(await reapExpiredLeases(db)).toEqual([{ job_id: jobId, status: 'pending' }]);
     expect(await heartbeatJob(db, jobId, 'dead-worker', 30)).toEqual({ leaseHeld: false, cancelRequested: false });
 
     const [again] = await claimJobs(db, 'live-worker', 1);
     expect(again).toMatchObject({ id: jobId, attempts: 2 });
     expect(await completeJob(db, jobId, 'dead-worker', { content: 'late', stopReason: 'end_turn', usage })).toBe(false);
-    await db.query(`update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`, [jobId]);
+    await db.query(
+      `update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`,
+      [jobId],
+    );
     expect(await reapExpiredLeases(db)).toEqual([{ job_id: jobId, status: 'failed' }]);
     expect((await jobRow(db, jobId)).error_code).toBe('lease_expired');
   });
@@ -179,7 +201,9 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     const { jobId } = await submitJob(db, newJob(chapters[0], { maxRetries: 1, retryBaseMs: 4000, retryMaxMs: 60000 }));
     await claimJobs(db, 'w', 30);
     const before = Date.now();
-    expect(await failJob(db, jobId, 'w', { code: 'overloaded', message: 'Overloaded', retryable: true, usage })).toBe('pending');
+    expect(await failJob(db, jobId, 'w', { code: 'overloaded', message: 'Overloaded', retryable: true, usage })).toBe(
+      'pending',
+    );
     const retry = await jobRow(db, jobId);
     const delay = (retry.run_after as Date).getTime() - before;
     // Exponential with equal jitter: attempt 1 waits between base/2 and base.
@@ -189,15 +213,29 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
 
     await db.query('update public.chapter_content_jobs set run_after = now() where id = $1', [jobId]);
     await claimJobs(db, 'w', 30);
-    expect(await failJob(db, jobId, 'w', { code: 'overloaded', message: 'Overloaded again', retryable: true, usage })).toBe('failed');
-    expect(await jobRow(db, jobId)).toMatchObject({ status: 'failed', error_message: 'Overloaded again', attempts: 2, output_tokens: 1600 });
+    expect(
+      await failJob(db, jobId, 'w', { code: 'overloaded', message: 'Overloaded again', retryable: true, usage }),
+    ).toBe('failed');
+    expect(await jobRow(db, jobId)).toMatchObject({
+      status: 'failed',
+      error_message: 'Overloaded again',
+      attempts: 2,
+      output_tokens: 1600,
+    });
   });
 
   it('fails a non-retryable error at once, and a manual retry queues it again', async () => {
     const { db } = test_;
     const { jobId } = await submitJob(db, newJob(chapters[0]));
     await claimJobs(db, 'w', 30);
-    expect(await failJob(db, jobId, 'w', { code: 'invalid_request', message: 'max_tokens too large', retryable: false, usage })).toBe('failed');
+    expect(
+      await failJob(db, jobId, 'w', {
+        code: 'invalid_request',
+        message: 'max_tokens too large',
+        retryable: false,
+        usage,
+      }),
+    ).toBe('failed');
     expect(await retryJob(db, jobId, 'cm')).toBe('pending');
     const [claimed] = await claimJobs(db, 'w', 30);
     expect(claimed).toMatchObject({ id: jobId, attempts: 2, max_attempts: 4 });
@@ -213,7 +251,11 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
 
   it('cancels a batch: pending jobs at once, running ones flagged', async () => {
     const { db } = test_;
-    const { batchId } = await submitBatch(db, { name: 'b', createdBy: 't' }, chapters.slice(0, 4).map((id) => newJob(id)));
+    const { batchId } = await submitBatch(
+      db,
+      { name: 'b', createdBy: 't' },
+      chapters.slice(0, 4).map((id) => newJob(id)),
+    );
     await claimJobs(db, 'w', 30, 1);
     expect(await cancelBatch(db, batchId, 'cm')).toEqual({ cancelled: 3, stopping: 1 });
   });

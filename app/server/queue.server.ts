@@ -169,14 +169,10 @@ export async function failJob(
   workerId: string,
   error: { code: string; message: string; retryable: boolean; usage: AttemptUsage },
 ): Promise<JobStatus | null> {
-  const [row] = await db.query<{ status: JobStatus | null }>('select public.fail_job($1, $2, $3, $4, $5, $6) as status', [
-    jobId,
-    workerId,
-    error.code,
-    error.message,
-    error.retryable,
-    usageJson(error.usage),
-  ]);
+  const [row] = await db.query<{ status: JobStatus | null }>(
+    'select public.fail_job($1, $2, $3, $4, $5, $6) as status',
+    [jobId, workerId, error.code, error.message, error.retryable, usageJson(error.usage)],
+  );
   return row.status;
 }
 
@@ -195,7 +191,10 @@ export async function releaseJob(
 }
 
 export async function cancelJob(db: Queryable, jobId: string, actor: string): Promise<JobStatus | null> {
-  const [row] = await db.query<{ status: JobStatus | null }>('select public.cancel_job($1, $2) as status', [jobId, actor]);
+  const [row] = await db.query<{ status: JobStatus | null }>('select public.cancel_job($1, $2) as status', [
+    jobId,
+    actor,
+  ]);
   return row.status;
 }
 
@@ -212,7 +211,10 @@ export async function cancelBatch(
 }
 
 export async function retryJob(db: Queryable, jobId: string, actor: string): Promise<JobStatus | null> {
-  const [row] = await db.query<{ status: JobStatus | null }>('select public.retry_job($1, $2) as status', [jobId, actor]);
+  const [row] = await db.query<{ status: JobStatus | null }>('select public.retry_job($1, $2) as status', [
+    jobId,
+    actor,
+  ]);
   return row.status;
 }
 
@@ -222,7 +224,14 @@ export function reapExpiredLeases(db: Queryable): Promise<{ job_id: string; stat
 
 export async function workerHeartbeat(
   db: Queryable,
-  worker: { id: string; host: string; currentJobId: string | null; succeeded: number; failed: number; stopped: boolean },
+  worker: {
+    id: string;
+    host: string;
+    currentJobId: string | null;
+    succeeded: number;
+    failed: number;
+    stopped: boolean;
+  },
 ): Promise<void> {
   await db.query('select public.worker_heartbeat($1, $2, $3, $4, $5, $6)', [
     worker.id,

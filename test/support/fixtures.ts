@@ -16,6 +16,8 @@ export function newJob(chapterId: string, overrides: Partial<NewJob> = {}): NewJ
 }
 
 export async function jobRow(db: Database, id: string) {
-  const [row] = await db.query<Record<string, unknown>>('select * from public.chapter_content_jobs where id = $1', [id]);
+  const [row] = await db.query<Record<string, unknown>>('select * from public.chapter_content_jobs where id = $1', [
+    id,
+  ]);
   return row;
 }

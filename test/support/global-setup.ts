@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,11 @@ declare module 'vitest' {
  * milliseconds instead of re-running the migrations.
  */
 export default async function setup(project: TestProject) {
+  // End-to-end tests run the production build, exactly as `npm start` serves it.
+  execFileSync(path.resolve('node_modules/.bin/remix'), ['build'], {
+    stdio: 'ignore',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'switchyard-test-'));
 
   const pglite = await PGlite.create();

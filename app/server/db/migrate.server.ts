@@ -65,11 +65,10 @@ export async function migrate(db: Database, migrations?: Migration[]): Promise<s
           cause: error,
         });
       }
-      await tx.query('insert into supabase_migrations.schema_migrations (version, statements, name) values ($1, $2, $3)', [
-        migration.version,
-        splitSqlStatements(migration.sql),
-        migration.name,
-      ]);
+      await tx.query(
+        'insert into supabase_migrations.schema_migrations (version, statements, name) values ($1, $2, $3)',
+        [migration.version, splitSqlStatements(migration.sql), migration.name],
+      );
       return true;
     });
     if (didApply) applied.push(migration.version);

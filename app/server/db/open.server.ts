@@ -6,7 +6,9 @@ import type { Database } from './port.server';
 import { openPostgres } from './postgres.server';
 
 /** PostgreSQL when DATABASE_URL is set; otherwise the embedded PGlite under PGLITE_DATA_DIR. */
-export async function openDatabase(env: Pick<AppEnv, 'DATABASE_URL' | 'DATABASE_POOL_SIZE' | 'PGLITE_DATA_DIR'>): Promise<Database> {
+export async function openDatabase(
+  env: Pick<AppEnv, 'DATABASE_URL' | 'DATABASE_POOL_SIZE' | 'PGLITE_DATA_DIR'>,
+): Promise<Database> {
   if (env.DATABASE_URL) {
     return openPostgres({ connectionString: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
   }

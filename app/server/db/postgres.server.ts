@@ -33,7 +33,9 @@ export function openPostgres(options: PostgresOptions): Database {
     types,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', (error) => console.error(JSON.stringify({ level: 'warn', msg: 'idle database client error', error: error.message })));
+  pool.on('error', (error) =>
+    console.error(JSON.stringify({ level: 'warn', msg: 'idle database client error', error: error.message })),
+  );
 
   const listener = createListener(options);
 

@@ -1,0 +1,41 @@
+import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['build/**', 'public/build/**', 'node_modules/**', '.data/**', 'scratch/**', 'test-results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Only the env modules may read process.env.
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration through app/server/env.server.ts or worker/env.ts.',
+        },
+      ],
+    },
+  },
+  {
+    files: ['app/server/env.server.ts', 'worker/main.ts', 'test/**', '**/*.test.ts', 'scripts/**', 'vitest.config.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // The domain is shared with the browser and the edge: no Node, no I/O, nothing of ours.
+    files: ['app/domain/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', '~/server/*', '../server/*', 'pg', '@electric-sql/*'] },
+      ],
+    },
+  },
+);

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/**
+ * The standalone worker's configuration (`npm run worker`, the Cloud Run image), parsed once.
+ * `process.env` is read nowhere else in the worker.
+ */
+const schema = z.object({
+  PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  DATABASE_URL: z
+    .string({ message: 'is required: the worker shares the queue with the app through PostgreSQL' })
+    .refine((value) => /^postgres(ql)?:\/\/[^/]+/.test(value), {
+      message: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/database',
+    }),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
+  WORKER_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  /** Cloud Run's request timeout (900 s in worker/service.yaml) minus a margin to finish cleanly. */
+  WORKER_BUDGET_SECONDS: z.coerce.number().int().min(1).default(840),
+  /** Shared secret a local caller sends as `Authorization: Bearer …` to POST /wake. */
+  WORKER_WAKE_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+});
+
+export type WorkerEnv = z.infer<typeof schema>;
+
+export function parseWorkerEnv(source: Record<string, string | undefined>): WorkerEnv {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`The worker cannot start: the configuration is invalid.\n${problems.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,103 @@
+import { GenerationError, type ChapterGenerator } from '../app/domain/generation';
+import { submitBatch, submitJob, cancelJob } from '../app/server/queue.server';
+import { databaseTargets, type TestDatabase } from '../test/support/databases';
+import { jobRow, newJob, seededChapterIds } from '../test/support/fixtures';
+import { createOfflineGenerator } from './generators/offline';
+import { JobRunner } from './job-runner';
+import { silentLogger } from './log';
+
+describe.each(databaseTargets())('JobRunner on $name', (target) => {
+  let test_: TestDatabase;
+  let chapters: string[];
+
+  beforeEach(async () => {
+    test_ = await target.create();
+    chapters = await seededChapterIds(test_.db);
+  });
+  afterEach(async () => {
+    await test_.drop();
+  });
+
+  it('claims every pending job, streams it, and records content, usage and the offline generator', async () => {
+    const { db } = test_;
+    const { batchId } = await submitBatch(
+      db,
+      { name: 'b', createdBy: 't' },
+      chapters.slice(0, 3).map((id) => newJob(id)),
+    );
+    const runner = new JobRunner({ db, generator: createOfflineGenerator({ delayMs: 0 }), log: silentLogger });
+    expect(await runner.wake()).toBe(3);
+    const jobs = await db.query<{
+      status: string;
+      generator: string;
+      output_tokens: number;
+      input_tokens: number;
+      first_token_at: Date | null;
+    }>(
+      'select status, generator, output_tokens, input_tokens, first_token_at from public.chapter_content_jobs where batch_id = $1',
+      [batchId],
+    );
+    for (const job of jobs) {
+      expect(job).toMatchObject({ status: 'succeeded', generator: 'offline' });
+      expect(job.output_tokens).toBeGreaterThan(50);
+      expect(job.input_tokens).toBeGreaterThan(20);
+      expect(job.first_token_at).toBeInstanceOf(Date);
+    }
+    const [chapter] = await db.query<{ content: string }>('select content from public.chapters where id = $1', [
+      chapters[0],
+    ]);
+    expect(chapter.content).toContain('Offline placeholder');
+    const [heartbeat] = await db.query<{ jobs_succeeded: number }>(
+      'select jobs_succeeded from public.worker_heartbeats where worker_id = $1',
+      [runner.workerId],
+    );
+    expect(heartbeat.jobs_succeeded).toBe(3);
+  });
+
+  it('aborts a running generation when its cancel is requested, recording the usage so far', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    const runner = new JobRunner({ db, generator: createOfflineGenerator({ delayMs: 30 }), log: silentLogger });
+    await runner.start();
+    await expect
+      .poll(async () => (await jobRow(db, jobId)).progress_output_tokens, { timeout: 5000 })
+      .toBeGreaterThan(0);
+    expect(await cancelJob(db, jobId, 'cm')).toBe('running');
+    await expect.poll(async () => (await jobRow(db, jobId)).status, { timeout: 2000 }).toBe('cancelled');
+    expect((await jobRow(db, jobId)).output_tokens).toBeGreaterThan(0);
+    await runner.stop();
+  });
+
+  it('retries a retryable generator error and fails a permanent one with its message', async () => {
+    const { db } = test_;
+    let calls = 0;
+    const flaky: ChapterGenerator = {
+      name: 'offline',
+      async generate(request, hooks) {
+        calls += 1;
+        if (request.chapter.position === 1) throw new GenerationError('Upstream overloaded', 'overloaded', calls < 2);
+        return createOfflineGenerator({ delayMs: 0 }).generate(request, hooks);
+      },
+    };
+    const { jobId } = await submitJob(db, newJob(chapters[0], { retryBaseMs: 0 }));
+    const runner = new JobRunner({ db, generator: flaky, log: silentLogger });
+    await runner.wake();
+    // First attempt was retryable and rescheduled at once (base 0 ms); the second was not.
+    expect(await jobRow(db, jobId)).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      error_code: 'overloaded',
+      error_message: 'Upstream overloaded',
+    });
+  });
+
+  it('gives its running job back to the queue when stopped', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    const runner = new JobRunner({ db, generator: createOfflineGenerator({ delayMs: 50 }), log: silentLogger });
+    void runner.wake();
+    await expect.poll(async () => (await jobRow(db, jobId)).status).toBe('running');
+    await runner.stop();
+    expect(await jobRow(db, jobId)).toMatchObject({ status: 'pending', attempts: 0, lease_owner: null });
+  });
+});

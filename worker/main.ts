@@ -1,0 +1,59 @@
+/**
+ * `npm run worker` and the Cloud Run image: claims jobs from PostgreSQL and generates them.
+ * Wakes on POST /wake (Cloud Run's dispatch), on NOTIFY of new jobs, and at start.
+ */
+import { openPostgres } from '../app/server/db/postgres.server';
+import { parseWorkerEnv } from './env';
+import { createOfflineGenerator } from './generators/offline';
+import { createWorkerServer } from './http';
+import { JobRunner } from './job-runner';
+import { createLogger } from './log';
+
+/** Cloud Run sends SIGKILL 10 s after SIGTERM. */
+const SHUTDOWN_DEADLINE_MS = 9_000;
+
+async function main() {
+  let env;
+  try {
+    env = parseWorkerEnv(process.env);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+  const log = createLogger({ component: 'worker' });
+  const db = openPostgres({
+    connectionString: env.DATABASE_URL,
+    poolSize: env.DATABASE_POOL_SIZE,
+    applicationName: 'switchyard-worker',
+  });
+  const runner = new JobRunner({
+    db,
+    generator: createOfflineGenerator(),
+    concurrency: env.WORKER_CONCURRENCY,
+    leaseSeconds: env.WORKER_LEASE_SECONDS,
+  });
+  await runner.start();
+  const server = createWorkerServer({
+    db,
+    runner,
+    budgetMs: env.WORKER_BUDGET_SECONDS * 1000,
+    wakeSecret: env.WORKER_WAKE_SECRET,
+  });
+  server.listen(env.PORT, () =>
+    log.info('worker listening', { port: env.PORT, worker: runner.workerId, generator: 'offline' }),
+  );
+
+  const shutdown = async (signal: string) => {
+    log.info('shutting down', { signal });
+    const forced = setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS);
+    forced.unref();
+    server.close();
+    await runner.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+void main();
