@@ -53,6 +53,7 @@ export class JobRunner {
   private wakeAgain = false;
   private stopping = false;
   private unlisten: (() => Promise<void>) | undefined;
+  private presence: ReturnType<typeof setInterval> | undefined;
   private succeeded = 0;
   private failed = 0;
 
@@ -70,7 +71,10 @@ export class JobRunner {
   async start(): Promise<void> {
     this.unlisten = await this.db.listen(JOBS_CHANNEL, (payload) => this.onNotification(payload));
     await this.reportHeartbeat();
-    this.wake();
+    // An idle worker still reports in, so the Worker page can tell idle from dead.
+    this.presence = setInterval(() => void this.reportHeartbeat(), (this.leaseSeconds * 1000) / 3);
+    this.presence.unref();
+    void this.wake();
   }
 
   get inFlight(): number {
@@ -137,6 +141,7 @@ export class JobRunner {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.presence);
     for (const entry of this.running.values()) {
       entry.reason ??= 'shutdown';
       entry.abort.abort();
