@@ -12,6 +12,8 @@ import { broadcastDevReady, type ServerBuild } from '@remix-run/node';
 import express from 'express';
 
 import { describeDatabase, openDatabase } from './app/server/db/open.server';
+import { ensureInitialStaff } from './app/server/auth/bootstrap.server';
+import { CROSS_SITE_MESSAGE, isSameOriginRequest } from './app/server/auth/same-origin.server';
 import { migrate } from './app/server/db/migrate.server';
 import { isEmpty, seed } from './app/server/db/seed.server';
 import { ConfigurationError, getEnv } from './app/server/env.server';
@@ -30,6 +32,7 @@ async function main() {
   const db = await openDatabase(env);
   const applied = await migrate(db);
   if (await isEmpty(db)) await seed(db);
+  const staffLines = await ensureInitialStaff(db, env);
 
   let runner: JobRunner | undefined;
   if (env.EMBEDDED_WORKER) {
@@ -63,6 +66,18 @@ async function main() {
   app.disable('x-powered-by');
   app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }));
   app.use(express.static('public', { maxAge: '1h' }));
+  // Cross-site state changes are refused here with a clear 403, before Remix's own guard
+  // (which answers 500) and before any action runs; actions check again (Vercel has no Express).
+  app.use((req, res, next) => {
+    const facts = {
+      method: req.method,
+      origin: req.get('origin') ?? null,
+      fetchSite: req.get('sec-fetch-site') ?? null,
+      expectedOrigin: env.APP_ORIGIN ? new URL(env.APP_ORIGIN).origin : `${req.protocol}://${req.get('host')}`,
+    };
+    if (isSameOriginRequest(facts) || req.get('authorization')) return next();
+    res.status(403).type('text/plain').send(CROSS_SITE_MESSAGE);
+  });
   app.all('*', createRequestHandler({ build, mode: build.mode }));
 
   const server = app.listen(env.PORT, () => {
@@ -72,6 +87,7 @@ async function main() {
       `  database: ${describeDatabase(env)}${applied.length ? ` (applied ${applied.length} migrations)` : ''}`,
       `  worker:   ${runner ? `in this process (${runner.workerId}), offline generator` : 'not embedded (EMBEDDED_WORKER=false): run npm run worker'}`,
       `  health:   http://localhost:${env.PORT}/healthz`,
+      ...staffLines.map((line) => `  ${line}`),
       '',
     ];
     console.log(lines.join('\n'));

@@ -5,8 +5,13 @@ export const paths = {
   job: (id: string) => `/jobs/${id}`,
   batches: () => '/batches',
   batch: (id: string) => `/batches/${id}`,
+  chapter: (id: string) => `/chapters/${id}`,
   routing: () => '/routing',
   costs: () => '/costs',
   worker: () => '/worker',
+  signIn: (redirectTo?: string) => (redirectTo ? `/sign-in?redirectTo=${encodeURIComponent(redirectTo)}` : '/sign-in'),
+  signOut: () => '/sign-out',
+  adminStaff: () => '/admin/staff',
+  adminTokens: () => '/admin/tokens',
   health: () => '/healthz',
 };

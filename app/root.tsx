@@ -1,5 +1,6 @@
-import type { LinksFunction, MetaFunction } from '@remix-run/node';
+import { json, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import {
+  Form,
   isRouteErrorResponse,
   Links,
   Meta,
@@ -8,26 +9,42 @@ import {
   Scripts,
   ScrollRestoration,
   useRouteError,
+  useRouteLoaderData,
 } from '@remix-run/react';
 import type { ReactNode } from 'react';
 
+import { useNonce } from './components/nonce';
+import { can, ROLE_LABELS, type Action } from './domain/permissions';
 import { paths } from './paths';
+import { getStaff } from './server/auth/auth.server';
+import { publicEnv } from './server/env.server';
+import { getRuntime } from './server/runtime.server';
 import stylesheet from './styles/app.css';
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: stylesheet }];
 
 export const meta: MetaFunction = () => [{ title: 'Switchyard' }];
 
-const NAV = [
-  { to: paths.overview(), label: 'Overview' },
-  { to: paths.jobs(), label: 'Jobs' },
-  { to: paths.batches(), label: 'Batches' },
-  { to: paths.routing(), label: 'Routing' },
-  { to: paths.costs(), label: 'Costs' },
-  { to: paths.worker(), label: 'Worker' },
+export async function loader({ request }: LoaderFunctionArgs) {
+  const { env } = await getRuntime();
+  const staff = await getStaff(request);
+  return json({ staff, env: publicEnv(env) });
+}
+
+const NAV: { to: string; label: string; action: Action }[] = [
+  { to: paths.overview(), label: 'Overview', action: 'jobs.view' },
+  { to: paths.jobs(), label: 'Jobs', action: 'jobs.view' },
+  { to: paths.batches(), label: 'Batches', action: 'jobs.view' },
+  { to: paths.routing(), label: 'Routing', action: 'routing.view' },
+  { to: paths.costs(), label: 'Costs', action: 'costs.view' },
+  { to: paths.worker(), label: 'Worker', action: 'jobs.view' },
+  { to: paths.adminStaff(), label: 'Admin', action: 'staff.manage' },
 ];
 
 export function Layout({ children }: { children: ReactNode }) {
+  const nonce = useNonce();
+  const data = useRouteLoaderData<typeof loader>('root');
+  const staff = data?.staff;
   return (
     <html lang="en">
       <head>
@@ -37,30 +54,46 @@ export function Layout({ children }: { children: ReactNode }) {
         <Links />
       </head>
       <body>
-        <div className="shell">
-          <header className="topbar">
-            <a className="brand" href={paths.overview()}>
-              <span className="brand-mark" aria-hidden="true">
-                ⇄
-              </span>
-              Switchyard
-            </a>
-            <nav aria-label="Main">
-              <ul className="nav">
-                {NAV.map((item) => (
-                  <li key={item.to}>
-                    <NavLink to={item.to} end={item.to === '/'} prefetch="intent">
-                      {item.label}
-                    </NavLink>
-                  </li>
-                ))}
-              </ul>
-            </nav>
-          </header>
-          <main className="content">{children}</main>
-        </div>
-        <ScrollRestoration />
-        <Scripts />
+        {data?.env.demo ? (
+          <p className="demo-banner" role="note">
+            Demo accounts are active: anyone can sign in with the credentials printed at start-up. Set ADMIN_EMAIL and
+            ADMIN_PASSWORD to run without them.
+          </p>
+        ) : null}
+        <header className="topbar">
+          <a className="brand" href={paths.overview()}>
+            <span className="brand-mark" aria-hidden="true">
+              ⇄
+            </span>
+            Switchyard
+          </a>
+          {staff ? (
+            <>
+              <nav aria-label="Main">
+                <ul className="nav">
+                  {NAV.filter((item) => can(staff.role, item.action)).map((item) => (
+                    <li key={item.to}>
+                      <NavLink to={item.to} end={item.to === '/'} prefetch="intent">
+                        {item.label}
+                      </NavLink>
+                    </li>
+                  ))}
+                </ul>
+              </nav>
+              <Form method="post" action={paths.signOut()} className="whoami">
+                <span>
+                  {staff.displayName} <span className="role">{ROLE_LABELS[staff.role]}</span>
+                </span>
+                <button type="submit" className="button-quiet">
+                  Sign out
+                </button>
+              </Form>
+            </>
+          ) : null}
+        </header>
+        <main className="content">{children}</main>
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );

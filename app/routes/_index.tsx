@@ -1,15 +1,17 @@
-import { json, type MetaFunction } from '@remix-run/node';
+import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 
 import { formatAge, formatCount, formatMicros, formatPercent } from '~/components/format';
 import { Stat } from '~/components/stat';
 import { paths } from '~/paths';
 import { presentOverview } from '~/server/presenters/overview.server';
+import { requirePermission } from '~/server/auth/auth.server';
 import { getRuntime } from '~/server/runtime.server';
 
 export const meta: MetaFunction = () => [{ title: 'Overview · Switchyard' }];
 
-export async function loader() {
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requirePermission(request, 'jobs.view');
   const { db } = await getRuntime();
   return json({ overview: await presentOverview(db) });
 }

@@ -1,13 +1,15 @@
-import { json, type MetaFunction } from '@remix-run/node';
+import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { useLoaderData } from '@remix-run/react';
 
 import { formatMicros } from '~/components/format';
 import { presentOverview } from '~/server/presenters/overview.server';
+import { requirePermission } from '~/server/auth/auth.server';
 import { getRuntime } from '~/server/runtime.server';
 
 export const meta: MetaFunction = () => [{ title: 'Costs · Switchyard' }];
 
-export async function loader() {
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requirePermission(request, 'costs.view');
   const { db } = await getRuntime();
   const overview = await presentOverview(db);
   return json({ monthToDateCostMicros: overview.monthToDateCostMicros });

@@ -1,15 +1,17 @@
-import { json, type MetaFunction } from '@remix-run/node';
+import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { useLoaderData } from '@remix-run/react';
 
 import { EmptyState } from '~/components/empty-state';
 import { formatAge, formatCount, formatMicros } from '~/components/format';
 import { StatusBadge } from '~/components/status-badge';
 import { presentJobList } from '~/server/presenters/job-list.server';
+import { requirePermission } from '~/server/auth/auth.server';
 import { getRuntime } from '~/server/runtime.server';
 
 export const meta: MetaFunction = () => [{ title: 'Jobs · Switchyard' }];
 
-export async function loader() {
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requirePermission(request, 'jobs.view');
   const { db } = await getRuntime();
   return json({ jobs: await presentJobList(db) });
 }

@@ -1,6 +1,13 @@
-import type { MetaFunction } from '@remix-run/node';
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+
+import { requirePermission } from '~/server/auth/auth.server';
 
 export const meta: MetaFunction = () => [{ title: 'Routing · Switchyard' }];
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requirePermission(request, 'routing.view');
+  return null;
+}
 
 export default function RoutingPage() {
   return (

@@ -1,14 +1,16 @@
-import { json, type MetaFunction } from '@remix-run/node';
+import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { useLoaderData } from '@remix-run/react';
 
 import { EmptyState } from '~/components/empty-state';
 import { formatAge, formatCount } from '~/components/format';
 import { presentWorkers } from '~/server/presenters/workers.server';
+import { requirePermission } from '~/server/auth/auth.server';
 import { getRuntime } from '~/server/runtime.server';
 
 export const meta: MetaFunction = () => [{ title: 'Worker · Switchyard' }];
 
-export async function loader() {
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requirePermission(request, 'jobs.view');
   const { db, env } = await getRuntime();
   return json({ workers: await presentWorkers(db, env.WORKER_LEASE_SECONDS) });
 }

@@ -31,9 +31,45 @@ const schema = z.object({
   WORKER_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.url({ message: 'must be a URL' }).optional(),
+
+  /** The app's public origin (https://switchyard.example.com); mutating requests must come from it. */
+  APP_ORIGIN: z.url({ message: 'must be an origin such as https://switchyard.example.com' }).optional(),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(12),
+  /** With both set, start-up creates this admin (once) instead of the demo accounts. */
+  ADMIN_EMAIL: z.email({ message: 'must be an email address' }).optional(),
+  ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
+
+  /** Supabase Auth: set SUPABASE_URL and SUPABASE_ANON_KEY to sign staff in with Supabase. */
+  SUPABASE_URL: z.url({ message: 'must be the project URL, e.g. https://abc.supabase.co' }).optional(),
+  SUPABASE_ANON_KEY: z.string().min(1).optional(),
+  /** Verifies HS256 access tokens; without it, tokens are verified against the project's JWKS. */
+  SUPABASE_JWT_SECRET: z.string().min(32, { message: 'must be the project JWT secret (32+ characters)' }).optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
 });
 
 export type AppEnv = z.infer<typeof schema>;
+
+const schemaWithRules = schema.superRefine((env, ctx) => {
+  if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [env.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'],
+      message: 'set ADMIN_EMAIL and ADMIN_PASSWORD together',
+    });
+  }
+  if (Boolean(env.SUPABASE_URL) !== Boolean(env.SUPABASE_ANON_KEY)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [env.SUPABASE_URL ? 'SUPABASE_ANON_KEY' : 'SUPABASE_URL'],
+      message: 'set SUPABASE_URL and SUPABASE_ANON_KEY together',
+    });
+  }
+});
 
 export class ConfigurationError extends Error {
   constructor(readonly problems: string[]) {
@@ -45,7 +81,7 @@ export class ConfigurationError extends Error {
 /** Parses an environment, listing every wrong variable in one error. Empty strings count as unset. */
 export function parseEnv(source: Record<string, string | undefined>): AppEnv {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
-  const result = schema.safeParse(cleaned);
+  const result = schemaWithRules.safeParse(cleaned);
   if (!result.success) {
     throw new ConfigurationError(
       result.error.issues.map((issue) => {
@@ -70,3 +106,28 @@ export function getEnv(): AppEnv {
   cached ??= parseEnv(process.env);
   return cached;
 }
+
+/** How staff sign in: Supabase Auth when it is configured, local passwords otherwise. */
+export function authMode(env: AppEnv): 'supabase' | 'password' {
+  return env.SUPABASE_URL ? 'supabase' : 'password';
+}
+
+/**
+ * Demo accounts (one per role, printed at start-up, announced by a banner) exist only on the
+ * embedded database with no admin configured: a machine someone is trying Switchyard on.
+ */
+export function isDemo(env: AppEnv): boolean {
+  return !env.DATABASE_URL && !env.ADMIN_EMAIL && authMode(env) === 'password';
+}
+
+/** The only configuration the browser may see. Nothing secret belongs here. */
+export function publicEnv(env: AppEnv) {
+  return {
+    authMode: authMode(env),
+    demo: isDemo(env),
+    supabaseUrl: env.SUPABASE_URL ?? null,
+    supabaseAnonKey: env.SUPABASE_ANON_KEY ?? null,
+  };
+}
+
+export type PublicEnv = ReturnType<typeof publicEnv>;

@@ -4,8 +4,20 @@ import path from 'node:path';
 
 import { openPglite } from '../../app/server/db/pglite.server';
 import { submitJob } from '../../app/server/queue.server';
-import { runEntry, startApp } from '../support/app-process';
+import { demoEmail, DEMO_PASSWORD } from '../../app/server/auth/bootstrap.server';
+import { runEntry, startApp, type AppProcess } from '../support/app-process';
 import { newJob } from '../support/fixtures';
+
+async function signInAsDemo(app: AppProcess): Promise<string> {
+  const response = await fetch(`${app.url}/sign-in`, {
+    method: 'POST',
+    body: new URLSearchParams({ email: demoEmail('content_manager'), password: DEMO_PASSWORD }),
+    headers: { Origin: app.url },
+    redirect: 'manual',
+  });
+  expect(response.status).toBe(302);
+  return (response.headers.get('set-cookie') ?? '').split(';')[0];
+}
 
 describe('npm start on the embedded database', () => {
   let dataDir: string;
@@ -31,10 +43,16 @@ describe('npm start on the embedded database', () => {
         databaseKind: 'pglite',
         pendingMigrations: [],
       });
-      const overview = await (await fetch(first.url)).text();
+      expect(first.output()).toContain('demo accounts (password "switchyard-demo")');
+      expect(first.output()).toContain(demoEmail('finance'));
+      const signInPage = await (await fetch(first.url)).text();
+      expect(signInPage).toContain('Sign in to Switchyard');
+      expect(signInPage).toContain('Demo accounts are active');
+      const cookie = await signInAsDemo(first);
+      const overview = await (await fetch(first.url, { headers: { Cookie: cookie } })).text();
       expect(overview).toContain('Jobs submitted');
       expect(overview).toContain('Queue depth');
-      expect(await (await fetch(`${first.url}/jobs`)).text()).toContain('No jobs yet');
+      expect(await (await fetch(`${first.url}/jobs`, { headers: { Cookie: cookie } })).text()).toContain('No jobs yet');
     } finally {
       expect(await first.stop()).toBe(0);
     }
@@ -50,14 +68,12 @@ describe('npm start on the embedded database', () => {
     const second = await startApp(env);
     try {
       expect(second.output()).not.toMatch(/applied \d+ migrations/);
-      const jobs = await (await fetch(`${second.url}/jobs`)).text();
-      expect(jobs).toContain('Indexes That Earn Their Keep');
+      const cookie = await signInAsDemo(second);
+      const jobsPage = () =>
+        fetch(`${second.url}/jobs`, { headers: { Cookie: cookie } }).then((response) => response.text());
+      expect(await jobsPage()).toContain('Indexes That Earn Their Keep');
       // The embedded worker picks the job up and finishes it with the offline generator.
-      await expect
-        .poll(async () => (await (await fetch(`${second.url}/jobs`)).text()).includes('badge-succeeded'), {
-          timeout: 15_000,
-        })
-        .toBe(true);
+      await expect.poll(async () => (await jobsPage()).includes('badge-succeeded'), { timeout: 15_000 }).toBe(true);
     } finally {
       await second.stop();
     }

@@ -1,0 +1,23 @@
+import { ACTIONS, can, ROLES, type Action, type Role } from './permissions';
+
+describe('can(role, action)', () => {
+  const expected: Record<Role, Action[]> = {
+    content_manager: ['jobs.view', 'jobs.submit', 'jobs.cancel', 'jobs.retry'],
+    ops: [
+      'jobs.view',
+      'jobs.submit',
+      'jobs.cancel',
+      'jobs.retry',
+      'routing.view',
+      'routing.edit',
+      'routing.publish',
+      'worker.operate',
+    ],
+    finance: ['jobs.view', 'costs.view', 'costs.export', 'budgets.edit'],
+    admin: [...ACTIONS],
+  };
+
+  it.each(ROLES)('grants %s exactly its actions', (role) => {
+    expect(ACTIONS.filter((action) => can(role, action))).toEqual(expected[role]);
+  });
+});

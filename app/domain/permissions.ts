@@ -1,0 +1,53 @@
+/**
+ * Who may do what: the one permission table. Every loader, action and API route asks
+ * `can(role, action)` on the server; the UI asks it only to hide what is not allowed.
+ */
+export const ROLES = ['content_manager', 'ops', 'finance', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_LABELS: Record<Role, string> = {
+  content_manager: 'Content manager',
+  ops: 'Ops',
+  finance: 'Finance',
+  admin: 'Admin',
+};
+
+export const ACTIONS = [
+  'jobs.view',
+  'jobs.submit',
+  'jobs.cancel',
+  'jobs.retry',
+  'routing.view',
+  'routing.edit',
+  'routing.publish',
+  'worker.operate',
+  'costs.view',
+  'costs.export',
+  'budgets.edit',
+  'staff.manage',
+  'tokens.manage',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+const CONTENT: Action[] = ['jobs.view', 'jobs.submit', 'jobs.cancel', 'jobs.retry'];
+const OPS: Action[] = [...CONTENT, 'routing.view', 'routing.edit', 'routing.publish', 'worker.operate'];
+const FINANCE: Action[] = ['jobs.view', 'costs.view', 'costs.export', 'budgets.edit'];
+
+const GRANTS: Record<Role, ReadonlySet<Action>> = {
+  content_manager: new Set(CONTENT),
+  ops: new Set(OPS),
+  finance: new Set(FINANCE),
+  admin: new Set(ACTIONS),
+};
+
+export function can(role: Role, action: Action): boolean {
+  return GRANTS[role].has(action);
+}
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+/** What an API token may be allowed to do, and the permission each scope stands for. */
+export const TOKEN_SCOPES = ['submit', 'read', 'cancel'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];

@@ -1,0 +1,146 @@
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
+import { z } from 'zod';
+
+import { formatAge } from '~/components/format';
+import { TOKEN_SCOPES } from '~/domain/permissions';
+import { paths } from '~/paths';
+import { createApiToken, listApiTokens, revokeApiToken } from '~/server/auth/api-tokens.server';
+import { requirePermission } from '~/server/auth/auth.server';
+import { getRuntime } from '~/server/runtime.server';
+
+export const meta: MetaFunction = () => [{ title: 'API tokens · Switchyard' }];
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requirePermission(request, 'tokens.manage');
+  const { db } = await getRuntime();
+  return json({ tokens: await listApiTokens(db) });
+}
+
+const CreateSchema = z.object({
+  name: z.string().trim().min(1, { message: 'Name the token after its caller, e.g. "CMS".' }).max(80),
+  scopes: z.array(z.enum(TOKEN_SCOPES)).min(1, { message: 'Choose at least one scope.' }),
+});
+
+export async function action({ request }: ActionFunctionArgs) {
+  const me = await requirePermission(request, 'tokens.manage');
+  const { db } = await getRuntime();
+  const form = await request.formData();
+  if (form.get('intent') === 'revoke') {
+    const id = z.uuid().safeParse(form.get('tokenId'));
+    if (!id.success) return json({ ok: false as const, message: 'Unknown token.', token: null }, { status: 400 });
+    const revoked = await revokeApiToken(db, me, id.data);
+    return json({
+      ok: true as const,
+      message: revoked ? 'Token revoked: it stops working now.' : 'That token was already revoked.',
+      token: null,
+    });
+  }
+  const parsed = CreateSchema.safeParse({ name: form.get('name'), scopes: form.getAll('scopes') });
+  if (!parsed.success) {
+    return json(
+      { ok: false as const, message: parsed.error.issues.map((issue) => issue.message).join(' '), token: null },
+      { status: 400 },
+    );
+  }
+  const { token } = await createApiToken(db, me, parsed.data);
+  return json({
+    ok: true as const,
+    message: `Token "${parsed.data.name}" created. Copy it now: it will not be shown again.`,
+    token,
+  });
+}
+
+export default function ApiTokensPage() {
+  const { tokens } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <>
+      <header className="page-header">
+        <h1>API tokens</h1>
+        <p className="lede">
+          Bearer tokens for programs that call <code>/api/content/*</code> and <code>/api/jobs/*</code>.{' '}
+          <Link to={paths.adminStaff()}>← Staff</Link>
+        </p>
+      </header>
+      {result ? (
+        <div className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
+          <p>{result.message}</p>
+          {result.token ? (
+            <p>
+              <code className="secret" data-testid="new-token">
+                {result.token}
+              </code>
+            </p>
+          ) : null}
+        </div>
+      ) : null}
+      <section className="panel">
+        {tokens.length === 0 ? (
+          <p className="hint">No tokens yet.</p>
+        ) : (
+          <table className="table">
+            <caption className="visually-hidden">API tokens</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Token</th>
+                <th scope="col">Scopes</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">State</th>
+              </tr>
+            </thead>
+            <tbody>
+              {tokens.map((token) => (
+                <tr key={token.id} className={token.revokedAt ? 'row-muted' : undefined}>
+                  <td>{token.name}</td>
+                  <td>
+                    <code>{token.tokenPrefix}…</code>
+                  </td>
+                  <td>{token.scopes.join(', ')}</td>
+                  <td>
+                    {formatAge(token.createdAt)} by {token.createdBy}
+                  </td>
+                  <td>{token.lastUsedAt ? formatAge(token.lastUsedAt) : 'never'}</td>
+                  <td>
+                    {token.revokedAt ? (
+                      'revoked'
+                    ) : (
+                      <Form method="post" className="inline-form">
+                        <input type="hidden" name="tokenId" value={token.id} />
+                        <button type="submit" name="intent" value="revoke" className="button-quiet">
+                          Revoke
+                        </button>
+                      </Form>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section className="panel" aria-labelledby="new-token-heading">
+        <h2 id="new-token-heading">Create a token</h2>
+        <Form method="post" className="form">
+          <label>
+            Name
+            <input name="name" required placeholder="CMS" />
+          </label>
+          <fieldset className="checks">
+            <legend>Scopes</legend>
+            {TOKEN_SCOPES.map((scope) => (
+              <label key={scope}>
+                <input type="checkbox" name="scopes" value={scope} defaultChecked={scope !== 'cancel'} /> {scope}
+              </label>
+            ))}
+          </fieldset>
+          <button type="submit" className="button">
+            Create token
+          </button>
+        </Form>
+      </section>
+    </>
+  );
+}

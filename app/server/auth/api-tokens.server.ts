@@ -1,0 +1,96 @@
+import type { TokenScope } from '~/domain/permissions';
+
+import { audit } from '../audit.server';
+import type { Database, Queryable } from '../db/port.server';
+import type { Staff } from './staff.server';
+import { hashToken, newSecretToken } from './tokens.server';
+
+export interface ApiTokenSummary {
+  id: string;
+  name: string;
+  tokenPrefix: string;
+  scopes: TokenScope[];
+  createdBy: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const TOKEN_PREFIX = 'sy_';
+
+/** Creates a token and returns it in full: the only time it is ever visible. */
+export async function createApiToken(
+  db: Database,
+  actor: Staff,
+  input: { name: string; scopes: TokenScope[] },
+): Promise<{ id: string; token: string }> {
+  const { token, hash } = newSecretToken(TOKEN_PREFIX);
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<{ id: string }>(
+      `insert into public.api_tokens (name, token_hash, token_prefix, scopes, created_by)
+       values ($1, $2, $3, $4, $5) returning id`,
+      [input.name, hash, token.slice(0, TOKEN_PREFIX.length + 6), input.scopes, actor.id],
+    );
+    await audit(tx, {
+      actor: actor.email,
+      action: 'api_token.create',
+      targetType: 'api_token',
+      targetId: row.id,
+      detail: { name: input.name, scopes: input.scopes },
+    });
+    return { id: row.id, token };
+  });
+}
+
+export async function revokeApiToken(db: Database, actor: Staff, id: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query(
+      'update public.api_tokens set revoked_at = now(), revoked_by = $2 where id = $1 and revoked_at is null returning id',
+      [id, actor.id],
+    );
+    if (rows.length > 0)
+      await audit(tx, { actor: actor.email, action: 'api_token.revoke', targetType: 'api_token', targetId: id });
+    return rows.length > 0;
+  });
+}
+
+export async function listApiTokens(db: Queryable): Promise<ApiTokenSummary[]> {
+  const rows = await db.query<{
+    id: string;
+    name: string;
+    token_prefix: string;
+    scopes: TokenScope[];
+    created_by: string;
+    created_at: Date;
+    last_used_at: Date | null;
+    revoked_at: Date | null;
+  }>(
+    `select t.id, t.name, t.token_prefix, t.scopes, s.email as created_by, t.created_at, t.last_used_at, t.revoked_at
+     from public.api_tokens t join public.staff s on s.id = t.created_by
+     order by t.revoked_at is not null, t.created_at desc`,
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    tokenPrefix: row.token_prefix,
+    scopes: row.scopes,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  }));
+}
+
+/** The live token behind a bearer value, marking it used; null when unknown or revoked. */
+export async function authenticateApiToken(
+  db: Queryable,
+  token: string,
+): Promise<{ id: string; name: string; scopes: TokenScope[] } | null> {
+  const [row] = await db.query<{ id: string; name: string; scopes: TokenScope[] }>(
+    `update public.api_tokens set last_used_at = now()
+     where token_hash = $1 and revoked_at is null
+     returning id, name, scopes`,
+    [hashToken(token)],
+  );
+  return row ?? null;
+}

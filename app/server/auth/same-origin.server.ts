@@ -1,0 +1,21 @@
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface OriginFacts {
+  method: string;
+  origin: string | null;
+  fetchSite: string | null;
+  /** This app's origin: APP_ORIGIN when configured, else the origin the request was sent to. */
+  expectedOrigin: string;
+}
+
+/**
+ * True when a request may change state: a safe method, or one sent by this app's own pages.
+ * Browsers send Origin on every POST; a cross-site form or fetch carries the other site's.
+ */
+export function isSameOriginRequest(facts: OriginFacts): boolean {
+  if (SAFE_METHODS.has(facts.method.toUpperCase())) return true;
+  if (facts.origin) return facts.origin === facts.expectedOrigin;
+  return facts.fetchSite === 'same-origin';
+}
+
+export const CROSS_SITE_MESSAGE = 'This request came from another site and was refused. Reload the page and try again.';

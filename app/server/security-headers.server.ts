@@ -1,0 +1,31 @@
+import { getEnv } from './env.server';
+
+/**
+ * Headers on every response. With a nonce (documents) the Content-Security-Policy allows only
+ * our own scripts plus Remix's inline ones carrying the nonce; styles may be inline because
+ * server-rendered style attributes (progress bars, charts) need it, which cannot run code.
+ */
+export function securityHeaders(nonce: string | null): Record<string, string> {
+  const headers: Record<string, string> = {
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'strict-origin-when-cross-origin',
+    'X-Frame-Options': 'DENY',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+  };
+  if (nonce !== null) {
+    const supabase = getEnv().SUPABASE_URL;
+    const connect = ["'self'", ...(supabase ? [supabase, supabase.replace(/^http/, 'ws')] : [])];
+    headers['Content-Security-Policy'] = [
+      "default-src 'self'",
+      `script-src 'self' 'nonce-${nonce}'`,
+      "style-src 'self' 'unsafe-inline'",
+      "img-src 'self' data:",
+      `connect-src ${connect.join(' ')}`,
+      "frame-ancestors 'none'",
+      "base-uri 'self'",
+      "form-action 'self'",
+      "object-src 'none'",
+    ].join('; ');
+  }
+  return headers;
+}
