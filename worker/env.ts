@@ -18,6 +18,18 @@ const schema = z.object({
   WORKER_BUDGET_SECONDS: z.coerce.number().int().min(1).default(840),
   /** Shared secret a local caller sends as `Authorization: Bearer …` to POST /wake. */
   WORKER_WAKE_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  /** Production: the worker's own URL, the audience of the Google ID tokens it accepts. */
+  WORKER_OIDC_AUDIENCE: z.url({ message: 'must be the worker service URL' }).optional(),
+  /** Comma-separated service-account emails allowed to wake the worker with an ID token. */
+  WORKER_INVOKER_EMAILS: z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? '')
+        .split(',')
+        .map((email) => email.trim())
+        .filter(Boolean),
+    ),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
 });
 

@@ -1,16 +1,18 @@
-import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 
 import type { Database } from '../app/server/db/port.server';
 import { checkHealth } from '../app/server/presenters/health.server';
 import type { JobRunner } from './job-runner';
+import type { Logger } from './log';
+import type { WakeAuthResult } from './wake-auth';
 
 export interface WorkerServerOptions {
   db: Database;
   runner: JobRunner;
   budgetMs: number;
-  /** Without a secret, POST /wake is refused; the worker still wakes on NOTIFY. */
-  wakeSecret?: string;
+  /** Decides who may POST /wake (see wake-auth.ts); the worker also wakes on NOTIFY. */
+  authenticate: (authorization: string | undefined) => Promise<WakeAuthResult>;
+  log: Logger;
 }
 
 /**
@@ -30,10 +32,13 @@ export function createWorkerServer(options: WorkerServerOptions): http.Server {
         const health = await checkHealth(options.db);
         send(health.ok ? 200 : 503, { ...health, inFlight: options.runner.inFlight, worker: options.runner.workerId });
       } else if (request.method === 'POST' && url.pathname === '/wake') {
-        if (!isAuthorized(request.headers.authorization, options.wakeSecret)) {
-          send(401, { error: 'unauthorized', message: 'POST /wake needs Authorization: Bearer <WORKER_WAKE_SECRET>.' });
+        const auth = await options.authenticate(request.headers.authorization);
+        if (!auth.ok) {
+          options.log.warn('wake-up refused', { reason: auth.reason });
+          send(401, { error: 'unauthorized', message: `Wake-up refused: ${auth.reason}.` });
           return;
         }
+        options.log.info('wake-up', { caller: auth.caller });
         const processed = await options.runner.wake(options.budgetMs);
         send(200, { processed, worker: options.runner.workerId });
       } else {
@@ -43,11 +48,4 @@ export function createWorkerServer(options: WorkerServerOptions): http.Server {
       send(500, { error: 'internal', message: (error as Error).message });
     }
   });
-}
-
-function isAuthorized(header: string | undefined, secret: string | undefined): boolean {
-  if (!secret || !header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice('Bearer '.length));
-  const expected = Buffer.from(secret);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -8,6 +8,7 @@ import { createOfflineGenerator } from './generators/offline';
 import { createWorkerServer } from './http';
 import { JobRunner } from './job-runner';
 import { createLogger } from './log';
+import { createWakeAuthenticator } from './wake-auth';
 
 /** Cloud Run sends SIGKILL 10 s after SIGTERM. */
 const SHUTDOWN_DEADLINE_MS = 9_000;
@@ -33,12 +34,13 @@ async function main() {
     leaseSeconds: env.WORKER_LEASE_SECONDS,
   });
   await runner.start();
-  const server = createWorkerServer({
-    db,
-    runner,
-    budgetMs: env.WORKER_BUDGET_SECONDS * 1000,
-    wakeSecret: env.WORKER_WAKE_SECRET,
+  const authenticate = createWakeAuthenticator({
+    sharedSecret: env.WORKER_WAKE_SECRET,
+    oidc: env.WORKER_OIDC_AUDIENCE
+      ? { audience: env.WORKER_OIDC_AUDIENCE, allowedEmails: env.WORKER_INVOKER_EMAILS }
+      : undefined,
   });
+  const server = createWorkerServer({ db, runner, budgetMs: env.WORKER_BUDGET_SECONDS * 1000, authenticate, log });
   server.listen(env.PORT, () =>
     log.info('worker listening', { port: env.PORT, worker: runner.workerId, generator: 'offline' }),
   );
