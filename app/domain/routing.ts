@@ -1,0 +1,229 @@
+/**
+ * The request router of the seed, made configurable: ordered rules decide edge or cloud,
+ * priority, timeout and retry policy; a kill switch and a sticky canary percentage govern how
+ * much of the cloud-bound traffic really goes to the cloud. Web APIs only (no Node), so it runs
+ * on the edge runtime as well as on Node.
+ */
+import { z } from 'zod';
+
+export const BACKOFFS = ['none', 'linear', 'exponential'] as const;
+export const STICKY_KEYS = ['chapter', 'course', 'user'] as const;
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+const RetryPolicySchema = z
+  .object({
+    maxRetries: z.number().int().min(0, 'must be 0 or more').max(10, 'must be at most 10'),
+    backoff: z.enum(BACKOFFS, { message: 'must be none, linear or exponential' }),
+    baseDelayMs: z.number().int().min(0).max(600_000, 'must be at most 10 minutes'),
+    maxDelayMs: z.number().int().min(0).max(3_600_000, 'must be at most an hour'),
+  })
+  .refine((policy) => policy.maxDelayMs >= policy.baseDelayMs, {
+    message: 'maxDelayMs must be at least baseDelayMs',
+    path: ['maxDelayMs'],
+  });
+
+const RouteTargetSchema = z.object({
+  destination: z.enum(['edge', 'cloud'], { message: 'must be edge or cloud' }),
+  priority: z.enum(['high', 'normal', 'low'], { message: 'must be high, normal or low' }),
+  timeoutMs: z.number().int().min(100, 'must be at least 100 ms').max(3_600_000, 'must be at most an hour'),
+  retry: RetryPolicySchema,
+});
+
+/** Path patterns: literal segments, `:param` (one segment), `*` inside a segment, `**` (any rest). */
+const PATH_PATTERN = /^\/([A-Za-z0-9._~\-*:]+\/?)*(\*\*)?$/;
+
+export const RouteRuleSchema = RouteTargetSchema.extend({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
+  match: z.object({
+    path: z.string().regex(PATH_PATTERN, 'must be a path pattern such as /api/content/generate-* or /api/jobs/:id'),
+    methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
+  }),
+});
+
+export const RoutingConfigSchema = z
+  .object({
+    hybridEnabled: z.boolean(),
+    canaryPercent: z
+      .number()
+      .min(0, 'must be between 0 and 100')
+      .max(100, 'must be between 0 and 100')
+      .refine((value) => Math.abs(value * 10 - Math.round(value * 10)) < 1e-9, 'must be in steps of 0.1'),
+    stickyKey: z.enum(STICKY_KEYS, { message: 'must be chapter, course or user' }),
+    rules: z.array(RouteRuleSchema).max(200, 'at most 200 rules'),
+    defaultRule: RouteTargetSchema,
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.rules.forEach((rule, index) => {
+      if (seen.has(rule.id))
+        ctx.addIssue({ code: 'custom', path: ['rules', index, 'id'], message: `duplicate rule id "${rule.id}"` });
+      seen.add(rule.id);
+    });
+  });
+
+export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
+export type RouteRule = z.infer<typeof RouteRuleSchema>;
+export type RoutingConfig = z.infer<typeof RoutingConfigSchema>;
+
+/** The seed's router as configuration: generation and batch routes to the cloud, the rest at the edge. */
+export const DEFAULT_ROUTING_CONFIG: RoutingConfig = {
+  hybridEnabled: true,
+  canaryPercent: 10,
+  stickyKey: 'chapter',
+  rules: [
+    {
+      id: 'generate',
+      match: { path: '/api/content/generate-*', methods: ['POST'] },
+      destination: 'cloud',
+      priority: 'normal',
+      timeoutMs: 300_000,
+      retry: { maxRetries: 2, backoff: 'exponential', baseDelayMs: 1000, maxDelayMs: 60_000 },
+    },
+    {
+      id: 'batch',
+      match: { path: '/api/content/batch-*', methods: ['POST'] },
+      destination: 'cloud',
+      priority: 'normal',
+      timeoutMs: 300_000,
+      retry: { maxRetries: 2, backoff: 'exponential', baseDelayMs: 1000, maxDelayMs: 60_000 },
+    },
+  ],
+  defaultRule: {
+    destination: 'edge',
+    priority: 'high',
+    timeoutMs: 10_000,
+    retry: { maxRetries: 1, backoff: 'none', baseDelayMs: 0, maxDelayMs: 0 },
+  },
+};
+
+export interface RouteDecision {
+  destination: 'edge' | 'cloud';
+  priority: 'high' | 'normal' | 'low';
+  timeoutMs: number;
+  retryPolicy: RetryPolicy;
+  reason: {
+    ruleId: string;
+    configVersion: number;
+    /** 0–9,999; null when the rule does not send to the cloud (the canary is not consulted). */
+    bucket: number | null;
+    /** Why the destination differs from the rule's, if it does. */
+    override: 'kill-switch' | 'outside-canary' | null;
+  };
+}
+
+export interface StickyKeys {
+  chapter?: string | null;
+  course?: string | null;
+  user?: string | null;
+}
+
+export const BUCKETS = 10_000;
+
+/**
+ * A stable bucket in [0, 10000) for a sticky key: FNV-1a over the UTF-8 bytes, then
+ * MurmurHash3's finaliser so that similar keys (sequential ids) spread evenly.
+ */
+export function stickyBucket(key: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(key)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return (hash >>> 0) % BUCKETS;
+}
+
+interface CompiledRule {
+  rule: RouteRule;
+  pattern: RegExp;
+  methods: ReadonlySet<string> | null;
+}
+
+function compilePattern(path: string): RegExp {
+  const body = path
+    .split('/')
+    .slice(1)
+    .map((segment) => {
+      if (segment === '**') return '(?:/.*)?';
+      if (segment.startsWith(':')) return '/[^/]+';
+      return '/' + segment.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*');
+    })
+    .join('');
+  return new RegExp(`^${body}/?$`);
+}
+
+// Compiled once per config version (a config object is never mutated once versioned).
+const compiledByVersion = new Map<number, CompiledRule[]>();
+const compiledByObject = new WeakMap<RoutingConfig, CompiledRule[]>();
+
+function compile(config: RoutingConfig, version: number): CompiledRule[] {
+  const cached = compiledByObject.get(config) ?? (version > 0 ? compiledByVersion.get(version) : undefined);
+  if (cached) return cached;
+  const compiled = config.rules.map((rule) => ({
+    rule,
+    pattern: compilePattern(rule.match.path),
+    methods: rule.match.methods ? new Set(rule.match.methods) : null,
+  }));
+  compiledByObject.set(config, compiled);
+  if (version > 0) {
+    if (compiledByVersion.size > 32) compiledByVersion.clear();
+    compiledByVersion.set(version, compiled);
+  }
+  return compiled;
+}
+
+/**
+ * Decides where a request goes. The first matching rule (or the default rule) gives the
+ * destination, priority, timeout and retry policy. A cloud-bound request really goes to the
+ * cloud only when the kill switch is off (hybridEnabled) and its sticky bucket is below the
+ * canary percentage, so one chapter stays on one side while the percentage holds, and raising
+ * the percentage only ever moves edge → cloud.
+ */
+export function routeRequest(
+  request: Request,
+  config: RoutingConfig,
+  keys: StickyKeys = {},
+  version = 0,
+): RouteDecision {
+  const url = new URL(request.url);
+  const method = request.method.toUpperCase();
+  const match = compile(config, version).find(
+    (candidate) => candidate.pattern.test(url.pathname) && (!candidate.methods || candidate.methods.has(method)),
+  );
+  const target = match?.rule ?? config.defaultRule;
+  const ruleId = match?.rule.id ?? 'default';
+  const decision: RouteDecision = {
+    destination: target.destination,
+    priority: target.priority,
+    timeoutMs: target.timeoutMs,
+    retryPolicy: target.retry,
+    reason: { ruleId, configVersion: version, bucket: null, override: null },
+  };
+  if (target.destination !== 'cloud') return decision;
+  const stickyValue = keys[config.stickyKey] ?? keys.chapter ?? keys.course ?? keys.user ?? url.pathname;
+  const bucket = stickyBucket(`${config.stickyKey}:${stickyValue}`);
+  decision.reason.bucket = bucket;
+  if (!config.hybridEnabled) {
+    decision.destination = 'edge';
+    decision.reason.override = 'kill-switch';
+  } else if (bucket >= Math.round(config.canaryPercent * 100)) {
+    decision.destination = 'edge';
+    decision.reason.override = 'outside-canary';
+  }
+  return decision;
+}
+
+/** The `x-route-*` headers an API answer carries, so callers can see why it went where it went. */
+export function routeHeaders(decision: RouteDecision): Record<string, string> {
+  return {
+    'x-route-destination': decision.destination,
+    'x-route-rule': decision.reason.ruleId,
+    'x-route-config-version': String(decision.reason.configVersion),
+    ...(decision.reason.bucket === null ? {} : { 'x-route-bucket': String(decision.reason.bucket) }),
+    ...(decision.reason.override ? { 'x-route-override': decision.reason.override } : {}),
+  };
+}
