@@ -19,9 +19,9 @@ import { isEmpty, seed } from './app/server/db/seed.server';
 import { ConfigurationError, getEnv } from './app/server/env.server';
 import { reapExpiredLeases } from './app/server/queue.server';
 import { setRuntime } from './app/server/runtime.server';
-import { createOfflineGenerator } from './worker/generators/offline';
+import { createOfflineGenerator } from './app/server/generators/offline.server';
 import { JobRunner } from './worker/job-runner';
-import { createLogger } from './worker/log';
+import { createLogger } from './app/server/log.server';
 
 const SWEEP_INTERVAL_MS = 5_000;
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { Database } from '../app/server/db/port.server';
 import { checkHealth } from '../app/server/presenters/health.server';
 import type { JobRunner } from './job-runner';
-import type { Logger } from './log';
+import type { Logger } from '../app/server/log.server';
 import type { WakeAuthResult } from './wake-auth';
 
 export interface WorkerServerOptions {

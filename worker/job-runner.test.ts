@@ -2,9 +2,9 @@ import { GenerationError, type ChapterGenerator } from '../app/domain/generation
 import { submitBatch, submitJob, cancelJob } from '../app/server/queue.server';
 import { databaseTargets, type TestDatabase } from '../test/support/databases';
 import { jobRow, newJob, seededChapterIds } from '../test/support/fixtures';
-import { createOfflineGenerator } from './generators/offline';
+import { createOfflineGenerator } from '../app/server/generators/offline.server';
 import { JobRunner } from './job-runner';
-import { silentLogger } from './log';
+import { silentLogger } from '../app/server/log.server';
 
 describe.each(databaseTargets())('JobRunner on $name', (target) => {
   let test_: TestDatabase;

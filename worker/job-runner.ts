@@ -1,21 +1,12 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 
-import { GenerationError, ZERO_USAGE, type ChapterGenerator, type TokenUsage } from '../app/domain/generation';
+import type { ChapterGenerator } from '../app/domain/generation';
+import { DEFAULT_PRICES, type PriceTable } from '../app/domain/prices';
 import { JOBS_CHANNEL, type Database } from '../app/server/db/port.server';
-import {
-  claimJobs,
-  completeJob,
-  failJob,
-  heartbeatJob,
-  loadGenerationRequest,
-  recordProgress,
-  releaseJob,
-  workerHeartbeat,
-  type AttemptUsage,
-  type JobRow,
-} from '../app/server/queue.server';
-import { createLogger, type Logger } from './log';
+import { executeJob, type ExecutionOutcome, type JobControl } from '../app/server/job-execution.server';
+import { createLogger, type Logger } from '../app/server/log.server';
+import { claimJobs, workerHeartbeat, type JobRow } from '../app/server/queue.server';
 
 export interface JobRunnerOptions {
   db: Database;
@@ -24,31 +15,23 @@ export interface JobRunnerOptions {
   /** How many jobs run at once in this process (the seed's containerConcurrency is 1). */
   concurrency?: number;
   leaseSeconds?: number;
-  /** Progress writes are throttled to one per this many ms per job. */
   progressIntervalMs?: number;
+  prices?: PriceTable;
   log?: Logger;
-}
-
-interface RunningJob {
-  job: JobRow;
-  abort: AbortController;
-  reason?: 'cancel' | 'shutdown' | 'lease_lost';
+  /** Called after each job attempt, for metrics. */
+  onOutcome?: (job: JobRow, outcome: ExecutionOutcome, durationMs: number) => void;
 }
 
 /**
- * Claims jobs from PostgreSQL and runs them through the generator until the queue is empty.
- * Wake it with `wake()` (an HTTP wake-up, a NOTIFY of a new job, the sweeper); a lost wake-up
- * only delays a job, because the job row is already durable.
+ * Claims jobs from PostgreSQL and runs them until the queue is empty. Wake it with `wake()` (an
+ * HTTP wake-up, a NOTIFY of a new job, the sweeper); a lost wake-up only delays a job, because
+ * the job row is already durable.
  */
 export class JobRunner {
   readonly workerId: string;
-  private readonly db: Database;
-  private readonly generator: ChapterGenerator;
-  private readonly concurrency: number;
-  private readonly leaseSeconds: number;
-  private readonly progressIntervalMs: number;
+  private readonly options: JobRunnerOptions;
   private readonly log: Logger;
-  private readonly running = new Map<string, RunningJob>();
+  private readonly running = new Map<string, JobControl>();
   private draining: Promise<number> | undefined;
   private wakeAgain = false;
   private stopping = false;
@@ -58,31 +41,27 @@ export class JobRunner {
   private failed = 0;
 
   constructor(options: JobRunnerOptions) {
-    this.db = options.db;
-    this.generator = options.generator;
+    this.options = options;
     this.workerId = options.workerId ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.concurrency = options.concurrency ?? 1;
-    this.leaseSeconds = options.leaseSeconds ?? 30;
-    this.progressIntervalMs = options.progressIntervalMs ?? 250;
     this.log = options.log ?? createLogger({ component: 'worker', worker: this.workerId });
+  }
+
+  private get leaseSeconds() {
+    return this.options.leaseSeconds ?? 30;
   }
 
   /** Listens for new jobs and cancel requests so both are acted on without polling. */
   async start(): Promise<void> {
-    this.unlisten = await this.db.listen(JOBS_CHANNEL, (payload) => this.onNotification(payload));
-    await this.reportHeartbeat();
+    this.unlisten = await this.options.db.listen(JOBS_CHANNEL, (payload) => this.onNotification(payload));
+    await this.reportPresence();
     // An idle worker still reports in, so the Worker page can tell idle from dead.
-    this.presence = setInterval(() => void this.reportHeartbeat(), (this.leaseSeconds * 1000) / 3);
+    this.presence = setInterval(() => void this.reportPresence(), (this.leaseSeconds * 1000) / 3);
     this.presence.unref();
     void this.wake();
   }
 
   get inFlight(): number {
     return this.running.size;
-  }
-
-  get counts() {
-    return { succeeded: this.succeeded, failed: this.failed };
   }
 
   /**
@@ -102,22 +81,19 @@ export class JobRunner {
   }
 
   /**
-   * Claims and runs jobs until none is due or `budgetMs` has passed (Cloud Run's request
-   * timeout minus a margin). Returns how many jobs it finished.
+   * Stops claiming, aborts what runs and gives those jobs back to the queue (not failed), as
+   * Cloud Run's SIGTERM asks. Resolves when every job is released.
    */
-  async drain(budgetMs = Number.POSITIVE_INFINITY): Promise<number> {
-    const deadline = Date.now() + budgetMs;
-    let finished = 0;
-    const slots = Array.from({ length: this.concurrency }, async () => {
-      while (!this.stopping && Date.now() < deadline) {
-        const [job] = await claimJobs(this.db, this.workerId, this.leaseSeconds, 1);
-        if (!job) return;
-        await this.run(job);
-        finished += 1;
-      }
-    });
-    await Promise.all(slots);
-    return finished;
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.presence);
+    for (const control of this.running.values()) {
+      control.reason ??= 'shutdown';
+      control.abort.abort();
+    }
+    await this.draining?.catch(() => undefined);
+    await this.unlisten?.().catch(() => undefined);
+    await this.reportPresence(true).catch(() => undefined);
   }
 
   private async drainLoop(budgetMs: number): Promise<number> {
@@ -126,7 +102,7 @@ export class JobRunner {
     do {
       this.wakeAgain = false;
       try {
-        total += await this.drain(deadline - Date.now());
+        total += await this.drain(deadline);
       } catch (error) {
         this.log.error('drain failed; the sweeper will wake this worker again', { error: String(error) });
         return total;
@@ -135,20 +111,19 @@ export class JobRunner {
     return total;
   }
 
-  /**
-   * Stops claiming, aborts what runs and gives those jobs back to the queue (not failed),
-   * as Cloud Run's SIGTERM asks. Resolves when every job is released.
-   */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearInterval(this.presence);
-    for (const entry of this.running.values()) {
-      entry.reason ??= 'shutdown';
-      entry.abort.abort();
-    }
-    await this.draining?.catch(() => undefined);
-    await this.unlisten?.().catch(() => undefined);
-    await this.reportHeartbeat(true).catch(() => undefined);
+  /** Claims and runs jobs in `concurrency` slots until none is due or the deadline passes. */
+  private async drain(deadline: number): Promise<number> {
+    let finished = 0;
+    const slots = Array.from({ length: this.options.concurrency ?? 1 }, async () => {
+      while (!this.stopping && Date.now() < deadline) {
+        const [job] = await claimJobs(this.options.db, this.workerId, this.leaseSeconds, 1);
+        if (!job) return;
+        await this.run(job);
+        finished += 1;
+      }
+    });
+    await Promise.all(slots);
+    return finished;
   }
 
   private onNotification(payload: string) {
@@ -159,10 +134,10 @@ export class JobRunner {
       return;
     }
     if (event.event === 'cancel_requested' && event.id) {
-      const entry = this.running.get(event.id);
-      if (entry) {
-        entry.reason ??= 'cancel';
-        entry.abort.abort();
+      const control = this.running.get(event.id);
+      if (control) {
+        control.reason ??= 'cancel';
+        control.abort.abort();
       }
     } else if (event.status === 'pending') {
       void this.wake();
@@ -170,114 +145,39 @@ export class JobRunner {
   }
 
   private async run(job: JobRow): Promise<void> {
-    const entry: RunningJob = { job, abort: new AbortController() };
-    this.running.set(job.id, entry);
-    const startedAt = performance.now();
-    const heartbeat = setInterval(() => void this.heartbeat(entry), (this.leaseSeconds * 1000) / 3);
-    const progress = this.throttledProgress(job.id);
-    const log = this.log.child({ job: job.id, attempt: job.attempts });
-    log.info('job started', { model: job.model, generator: this.generator.name });
-    void this.reportHeartbeat();
+    const control: JobControl = { abort: new AbortController() };
+    this.running.set(job.id, control);
+    void this.reportPresence();
+    const started = performance.now();
     try {
-      const request = await loadGenerationRequest(this.db, job);
-      const result = await this.generator.generate(request, {
-        signal: entry.abort.signal,
-        onProgress: progress.push,
+      const outcome = await executeJob({
+        db: this.options.db,
+        job,
+        generator: this.options.generator,
+        workerId: this.workerId,
+        leaseSeconds: this.leaseSeconds,
+        prices: this.options.prices ?? DEFAULT_PRICES,
+        progressIntervalMs: this.options.progressIntervalMs,
+        control,
+        log: this.log,
       });
-      await progress.flush();
-      if (entry.abort.signal.aborted) throw new GenerationError('Generation aborted.', 'aborted', false, result.usage);
-      const usage = this.attemptUsage(result.usage, startedAt);
-      const completed = await completeJob(this.db, job.id, this.workerId, { ...result, usage });
-      if (completed) this.succeeded += 1;
-      log.info(completed ? 'job succeeded' : 'job result discarded: lease lost', {
-        output_tokens: result.usage.outputTokens,
-        stop_reason: result.stopReason,
-        ms: Math.round(performance.now() - startedAt),
-      });
+      if (outcome === 'succeeded') this.succeeded += 1;
+      if (outcome === 'failed') this.failed += 1;
+      this.options.onOutcome?.(job, outcome, performance.now() - started);
     } catch (error) {
-      await progress.flush().catch(() => undefined);
-      await this.handleFailure(entry, error, startedAt, log);
+      this.log.error('job could not be recorded; its lease will expire and it will run again', {
+        job: job.id,
+        error: String(error),
+      });
     } finally {
-      clearInterval(heartbeat);
       this.running.delete(job.id);
-      void this.reportHeartbeat();
+      void this.reportPresence();
     }
   }
 
-  private async handleFailure(entry: RunningJob, error: unknown, startedAt: number, log: Logger) {
-    const generationError =
-      error instanceof GenerationError
-        ? error
-        : new GenerationError(error instanceof Error ? error.message : String(error), 'worker_error', true);
-    const usage = this.attemptUsage(generationError.usage, startedAt);
-    if (entry.reason === 'shutdown') {
-      const status = await releaseJob(this.db, entry.job.id, this.workerId, usage);
-      log.info('job released for another worker', { status });
-      return;
-    }
-    if (entry.reason === 'lease_lost') {
-      log.warn('job abandoned: its lease was taken over');
-      return;
-    }
-    const status = await failJob(this.db, entry.job.id, this.workerId, {
-      code: generationError.code,
-      message: generationError.message,
-      retryable: generationError.retryable,
-      usage,
-    });
-    if (status === 'failed') this.failed += 1;
-    log[status === 'cancelled' ? 'info' : 'warn']('job attempt ended', {
-      status,
-      code: generationError.code,
-      error: generationError.message,
-    });
-  }
-
-  private attemptUsage(usage: TokenUsage | undefined, startedAt: number): AttemptUsage {
-    return { ...(usage ?? ZERO_USAGE), generator: this.generator.name, busyMs: performance.now() - startedAt };
-  }
-
-  private async heartbeat(entry: RunningJob) {
-    try {
-      const { leaseHeld, cancelRequested } = await heartbeatJob(
-        this.db,
-        entry.job.id,
-        this.workerId,
-        this.leaseSeconds,
-      );
-      if (!leaseHeld) entry.reason ??= 'lease_lost';
-      else if (cancelRequested) entry.reason ??= 'cancel';
-      if (!leaseHeld || cancelRequested) entry.abort.abort();
-    } catch (error) {
-      this.log.warn('heartbeat failed', { job: entry.job.id, error: String(error) });
-    }
-  }
-
-  /** Keeps the latest progress and writes it at most once per interval. */
-  private throttledProgress(jobId: string) {
-    let latest: { text: string; tokens: number } | undefined;
-    let lastWrite = 0;
-    let writing: Promise<unknown> = Promise.resolve();
-    const write = () => {
-      if (!latest) return writing;
-      const { text, tokens } = latest;
-      latest = undefined;
-      lastWrite = Date.now();
-      writing = writing.then(() => recordProgress(this.db, jobId, this.workerId, tokens, text)).catch(() => undefined);
-      return writing;
-    };
-    return {
-      push: (text: string, tokens: number) => {
-        latest = { text, tokens };
-        if (Date.now() - lastWrite >= this.progressIntervalMs) void write();
-      },
-      flush: () => write(),
-    };
-  }
-
-  private async reportHeartbeat(stopped = false) {
+  private async reportPresence(stopped = false) {
     const [current] = this.running.keys();
-    await workerHeartbeat(this.db, {
+    await workerHeartbeat(this.options.db, {
       id: this.workerId,
       host: os.hostname(),
       currentJobId: current ?? null,

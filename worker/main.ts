@@ -4,10 +4,10 @@
  */
 import { openPostgres } from '../app/server/db/postgres.server';
 import { parseWorkerEnv } from './env';
-import { createOfflineGenerator } from './generators/offline';
+import { createOfflineGenerator } from '../app/server/generators/offline.server';
 import { createWorkerServer } from './http';
 import { JobRunner } from './job-runner';
-import { createLogger } from './log';
+import { createLogger } from '../app/server/log.server';
 import { createWakeAuthenticator } from './wake-auth';
 
 /** Cloud Run sends SIGKILL 10 s after SIGTERM. */

@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { createHttpWakeUp } from '../app/server/dispatch.server';
 import { databaseTargets } from '../test/support/databases';
 import { SERVICE_ACCOUNT, startGoogleStandIn } from '../test/support/google-stand-in';
-import { createOfflineGenerator } from './generators/offline';
+import { createOfflineGenerator } from '../app/server/generators/offline.server';
 import { createWorkerServer } from './http';
 import { JobRunner } from './job-runner';
-import { silentLogger } from './log';
+import { silentLogger } from '../app/server/log.server';
 import { createWakeAuthenticator, type WakeAuthResult } from './wake-auth';
 
 const WORKER_URL = 'https://switchyard-worker-abc-uc.a.run.app';

@@ -65,10 +65,14 @@ export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 export type RouteRule = z.infer<typeof RouteRuleSchema>;
 export type RoutingConfig = z.infer<typeof RoutingConfigSchema>;
 
-/** The seed's router as configuration: generation and batch routes to the cloud, the rest at the edge. */
+/**
+ * The seed's router as configuration: generation and batch routes to the cloud, the rest at the
+ * edge. The canary starts at 100% because the seed's router sends all generation to the cloud;
+ * ops lower it (e.g. to the migration plan's 10%) to roll out gradually.
+ */
 export const DEFAULT_ROUTING_CONFIG: RoutingConfig = {
   hybridEnabled: true,
-  canaryPercent: 10,
+  canaryPercent: 100,
   stickyKey: 'chapter',
   rules: [
     {

@@ -33,6 +33,7 @@ export interface JobRow {
   status: JobStatus;
   destination: Destination;
   priority: Priority;
+  timeout_ms: number;
   attempts: number;
   max_attempts: number;
   model: string;

@@ -6,7 +6,7 @@ import {
   type GenerationRequest,
   type GenerationResult,
   type GenerationHooks,
-} from '../../app/domain/generation';
+} from '~/domain/generation';
 
 export interface OfflineGeneratorOptions {
   /** Pause between streamed pieces; realistic pacing by default, 0 in tests. */

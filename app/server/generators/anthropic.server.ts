@@ -1,0 +1,104 @@
+import Anthropic from '@anthropic-ai/sdk';
+
+import {
+  buildChapterPrompt,
+  estimateTokens,
+  GenerationError,
+  type ChapterGenerator,
+  type GenerationHooks,
+  type GenerationRequest,
+  type GenerationResult,
+  type TokenUsage,
+} from '~/domain/generation';
+
+export interface AnthropicGeneratorOptions {
+  apiKey: string;
+  baseURL?: string;
+  /** Retries inside the SDK (429, 529, 5xx, connection errors) before the job's own retry policy. */
+  maxRetries?: number;
+  timeoutMs?: number;
+}
+
+/** HTTP statuses worth trying again later: rate limits, overload and server errors. */
+const RETRYABLE_STATUS = new Set([408, 409, 429, 500, 502, 503, 504, 529]);
+
+/**
+ * Streams a chapter from the Messages API. The course-level system prompt is marked for prompt
+ * caching (it is the same for every chapter of a course), so a batch pays full input price once
+ * per five minutes and cache-read price after.
+ */
+export function createAnthropicGenerator(options: AnthropicGeneratorOptions): ChapterGenerator {
+  const client = new Anthropic({
+    apiKey: options.apiKey,
+    baseURL: options.baseURL,
+    maxRetries: options.maxRetries ?? 2,
+    timeout: options.timeoutMs ?? 600_000,
+  });
+
+  return {
+    name: 'anthropic',
+    async generate(request: GenerationRequest, hooks: GenerationHooks): Promise<GenerationResult> {
+      const prompt = buildChapterPrompt(request);
+      const usage: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, cacheReadTokens: 0 };
+      let text = '';
+      let stopReason = 'unknown';
+      try {
+        const stream = await client.messages.create(
+          {
+            model: request.model,
+            max_tokens: request.maxTokens,
+            ...(request.temperature === null ? {} : { temperature: request.temperature }),
+            system: [{ type: 'text', text: prompt.system, cache_control: { type: 'ephemeral' } }],
+            messages: [{ role: 'user', content: prompt.user }],
+            stream: true,
+          },
+          { signal: hooks.signal },
+        );
+        for await (const event of stream) {
+          if (event.type === 'message_start') {
+            const start = event.message.usage;
+            usage.inputTokens = start.input_tokens;
+            usage.cacheReadTokens = start.cache_read_input_tokens ?? 0;
+            // The split by lifetime prices 1-hour writes correctly; older responses only
+            // carry the total, which is then priced as 5-minute writes.
+            const split = start.cache_creation;
+            usage.cacheWrite5mTokens = split ? split.ephemeral_5m_input_tokens : (start.cache_creation_input_tokens ?? 0);
+            usage.cacheWrite1hTokens = split ? split.ephemeral_1h_input_tokens : 0;
+            usage.outputTokens = start.output_tokens;
+          } else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
+            text += event.delta.text;
+            usage.outputTokens = Math.max(usage.outputTokens, estimateTokens(text));
+            hooks.onProgress(text, usage.outputTokens);
+          } else if (event.type === 'message_delta') {
+            stopReason = event.delta.stop_reason ?? stopReason;
+            usage.outputTokens = event.usage.output_tokens;
+          }
+        }
+      } catch (error) {
+        throw toGenerationError(error, usage, hooks.signal);
+      }
+      return { content: text, stopReason, usage };
+    },
+  };
+}
+
+function toGenerationError(error: unknown, usage: TokenUsage, signal: AbortSignal): GenerationError {
+  if (signal.aborted || error instanceof Anthropic.APIUserAbortError) {
+    return new GenerationError('Generation aborted.', 'aborted', false, usage);
+  }
+  if (error instanceof Anthropic.APIConnectionError) {
+    return new GenerationError(`Could not reach the Anthropic API: ${error.message}`, 'connection_error', true, usage);
+  }
+  if (error instanceof Anthropic.APIError) {
+    const body = error.error as { error?: { type?: string; message?: string } } | undefined;
+    const type = body?.error?.type ?? 'api_error';
+    const message = body?.error?.message ?? error.message;
+    // A mid-stream `event: error` has no HTTP status; its type says whether to retry.
+    const retryable =
+      error.status === undefined
+        ? ['overloaded_error', 'api_error', 'rate_limit_error'].includes(type)
+        : RETRYABLE_STATUS.has(error.status);
+    return new GenerationError(`Anthropic ${error.status ?? 'stream'} ${type}: ${message}`, type, retryable, usage);
+  }
+  return new GenerationError((error as Error).message ?? String(error), 'generator_error', true, usage);
+}
