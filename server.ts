@@ -17,9 +17,8 @@ import { CROSS_SITE_MESSAGE, isSameOriginRequest } from './app/server/auth/same-
 import { migrate } from './app/server/db/migrate.server';
 import { isEmpty, seed } from './app/server/db/seed.server';
 import { ConfigurationError, getEnv } from './app/server/env.server';
-import { reapExpiredLeases } from './app/server/queue.server';
-import { setRuntime } from './app/server/runtime.server';
-import { createOfflineGenerator } from './app/server/generators/offline.server';
+import { sweep } from './app/server/sweeper.server';
+import { createRuntime, setRuntime } from './app/server/runtime.server';
 import { JobRunner } from './worker/job-runner';
 import { createLogger } from './app/server/log.server';
 
@@ -35,23 +34,25 @@ async function main() {
   const staffLines = await ensureInitialStaff(db, env);
 
   let runner: JobRunner | undefined;
+  const runtime = createRuntime(env, db, () => void runner?.wake());
   if (env.EMBEDDED_WORKER) {
     runner = new JobRunner({
       db,
-      generator: createOfflineGenerator(),
+      generator: runtime.generator,
+      prices: runtime.prices,
       concurrency: env.WORKER_CONCURRENCY,
       leaseSeconds: env.WORKER_LEASE_SECONDS,
     });
     await runner.start();
   }
-  setRuntime({ env, db, wakeWorker: () => void runner?.wake() });
+  setRuntime(runtime);
 
   // The local sweeper: expired leases go back to the queue, and jobs whose retry time has
   // come wake the worker (their NOTIFY was sent when they were scheduled, not when due).
   const sweeper = setInterval(async () => {
     try {
-      const reaped = await reapExpiredLeases(db);
-      if (reaped.length > 0) log.warn('reaped expired leases', { jobs: reaped.length });
+      const result = await sweep(db, runtime.wakeWorker, env.SWEEP_REWAKE_AFTER_SECONDS);
+      if (result.reaped > 0) log.warn('reaped expired leases', { ...result });
       void runner?.wake();
     } catch (error) {
       log.error('sweep failed', { error: String(error) });
@@ -85,7 +86,8 @@ async function main() {
       '',
       `  Switchyard is running on http://localhost:${env.PORT}`,
       `  database: ${describeDatabase(env)}${applied.length ? ` (applied ${applied.length} migrations)` : ''}`,
-      `  worker:   ${runner ? `in this process (${runner.workerId}), offline generator` : 'not embedded (EMBEDDED_WORKER=false): run npm run worker'}`,
+      `  worker:   ${runner ? `in this process (${runner.workerId})` : 'not embedded (EMBEDDED_WORKER=false): run npm run worker'}`,
+      `  generator: ${runtime.generator.name === 'anthropic' ? 'Anthropic API' : 'offline placeholder text (set ANTHROPIC_API_KEY for real generation)'}`,
       `  health:   http://localhost:${env.PORT}/healthz`,
       ...staffLines.map((line) => `  ${line}`),
       '',

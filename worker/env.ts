@@ -31,6 +31,7 @@ const schema = z.object({
         .filter(Boolean),
     ),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: z.url({ message: 'must be a URL' }).optional(),
 });
 
 export type WorkerEnv = z.infer<typeof schema>;

@@ -2,6 +2,8 @@ import http from 'node:http';
 
 import type { Database } from '../app/server/db/port.server';
 import { checkHealth } from '../app/server/presenters/health.server';
+import type { Registry } from 'prom-client';
+
 import type { JobRunner } from './job-runner';
 import type { Logger } from '../app/server/log.server';
 import type { WakeAuthResult } from './wake-auth';
@@ -13,6 +15,7 @@ export interface WorkerServerOptions {
   /** Decides who may POST /wake (see wake-auth.ts); the worker also wakes on NOTIFY. */
   authenticate: (authorization: string | undefined) => Promise<WakeAuthResult>;
   log: Logger;
+  metrics?: Registry;
 }
 
 /**
@@ -31,6 +34,9 @@ export function createWorkerServer(options: WorkerServerOptions): http.Server {
       if (request.method === 'GET' && url.pathname === '/healthz') {
         const health = await checkHealth(options.db);
         send(health.ok ? 200 : 503, { ...health, inFlight: options.runner.inFlight, worker: options.runner.workerId });
+      } else if (request.method === 'GET' && url.pathname === '/metrics' && options.metrics) {
+        response.writeHead(200, { 'content-type': options.metrics.contentType });
+        response.end(await options.metrics.metrics());
       } else if (request.method === 'POST' && url.pathname === '/wake') {
         const auth = await options.authenticate(request.headers.authorization);
         if (!auth.ok) {

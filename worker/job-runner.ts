@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChapterGenerator } from '../app/domain/generation';
 import { DEFAULT_PRICES, type PriceTable } from '../app/domain/prices';
 import { JOBS_CHANNEL, type Database } from '../app/server/db/port.server';
-import { executeJob, type ExecutionOutcome, type JobControl } from '../app/server/job-execution.server';
+import { executeJob, type ExecutionResult, type JobControl } from '../app/server/job-execution.server';
 import { createLogger, type Logger } from '../app/server/log.server';
 import { claimJobs, workerHeartbeat, type JobRow } from '../app/server/queue.server';
 
@@ -19,7 +19,7 @@ export interface JobRunnerOptions {
   prices?: PriceTable;
   log?: Logger;
   /** Called after each job attempt, for metrics. */
-  onOutcome?: (job: JobRow, outcome: ExecutionOutcome, durationMs: number) => void;
+  onOutcome?: (job: JobRow, result: ExecutionResult, durationMs: number) => void;
 }
 
 /**
@@ -150,7 +150,7 @@ export class JobRunner {
     void this.reportPresence();
     const started = performance.now();
     try {
-      const outcome = await executeJob({
+      const result = await executeJob({
         db: this.options.db,
         job,
         generator: this.options.generator,
@@ -161,9 +161,9 @@ export class JobRunner {
         control,
         log: this.log,
       });
-      if (outcome === 'succeeded') this.succeeded += 1;
-      if (outcome === 'failed') this.failed += 1;
-      this.options.onOutcome?.(job, outcome, performance.now() - started);
+      if (result.outcome === 'succeeded') this.succeeded += 1;
+      if (result.outcome === 'failed') this.failed += 1;
+      this.options.onOutcome?.(job, result, performance.now() - started);
     } catch (error) {
       this.log.error('job could not be recorded; its lease will expire and it will run again', {
         job: job.id,

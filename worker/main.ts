@@ -4,8 +4,9 @@
  */
 import { openPostgres } from '../app/server/db/postgres.server';
 import { parseWorkerEnv } from './env';
-import { createOfflineGenerator } from '../app/server/generators/offline.server';
+import { selectGenerator } from '../app/server/generators/select.server';
 import { createWorkerServer } from './http';
+import { createWorkerMetrics } from './metrics';
 import { JobRunner } from './job-runner';
 import { createLogger } from '../app/server/log.server';
 import { createWakeAuthenticator } from './wake-auth';
@@ -27,12 +28,17 @@ async function main() {
     poolSize: env.DATABASE_POOL_SIZE,
     applicationName: 'switchyard-worker',
   });
+  const generator = selectGenerator(env);
+  let inFlight = () => 0;
+  const metrics = createWorkerMetrics(() => inFlight());
   const runner = new JobRunner({
     db,
-    generator: createOfflineGenerator(),
+    generator,
     concurrency: env.WORKER_CONCURRENCY,
     leaseSeconds: env.WORKER_LEASE_SECONDS,
+    onOutcome: metrics.observe,
   });
+  inFlight = () => runner.inFlight;
   await runner.start();
   const authenticate = createWakeAuthenticator({
     sharedSecret: env.WORKER_WAKE_SECRET,
@@ -40,15 +46,28 @@ async function main() {
       ? { audience: env.WORKER_OIDC_AUDIENCE, allowedEmails: env.WORKER_INVOKER_EMAILS }
       : undefined,
   });
-  const server = createWorkerServer({ db, runner, budgetMs: env.WORKER_BUDGET_SECONDS * 1000, authenticate, log });
+  const server = createWorkerServer({
+    db,
+    runner,
+    budgetMs: env.WORKER_BUDGET_SECONDS * 1000,
+    authenticate,
+    log,
+    metrics: metrics.registry,
+  });
   server.listen(env.PORT, () =>
-    log.info('worker listening', { port: env.PORT, worker: runner.workerId, generator: 'offline' }),
+    log.info('worker listening', { port: env.PORT, worker: runner.workerId, generator: generator.name }),
   );
+
+  // Jobs scheduled for a retry become due without any NOTIFY; look for them now and then.
+  // (On Cloud Run the sweeper's wake-ups do this, since idle instances get no CPU.)
+  const poll = setInterval(() => void runner.wake(env.WORKER_BUDGET_SECONDS * 1000), 5000);
+  poll.unref();
 
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });
     const forced = setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS);
     forced.unref();
+    clearInterval(poll);
     server.close();
     await runner.stop();
     await db.close();

@@ -32,6 +32,31 @@ const schema = z.object({
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.url({ message: 'must be a URL' }).optional(),
 
+  /** The Cloud Run worker to wake after a submit; unset: only the embedded worker is woken. */
+  WORKER_URL: z.url({ message: 'must be the worker service URL' }).optional(),
+  /** How the app proves itself to the worker: a Google ID token (Cloud Run) or WORKER_WAKE_SECRET. */
+  WORKER_AUTH: z
+    .enum(['google-id-token', 'shared-secret'], { message: 'must be google-id-token or shared-secret' })
+    .optional(),
+  WORKER_WAKE_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  /** Vercel Cron sends it as a bearer token to /api/cron/sweep. */
+  CRON_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  /** Pending jobs older than this get their wake-up sent again by the sweeper. */
+  SWEEP_REWAKE_AFTER_SECONDS: z.coerce.number().int().min(1).default(30),
+  /** JSON merged over the default price table (app/domain/prices.ts), e.g. {"cloudRun":{"vcpus":1}}. */
+  PRICES_OVERRIDE: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (!value) return undefined;
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    }),
+
   /** The app's public origin (https://switchyard.example.com); mutating requests must come from it. */
   APP_ORIGIN: z.url({ message: 'must be an origin such as https://switchyard.example.com' }).optional(),
   SESSION_TTL_HOURS: z.coerce
@@ -60,6 +85,13 @@ const schemaWithRules = schema.superRefine((env, ctx) => {
       code: 'custom',
       path: [env.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'],
       message: 'set ADMIN_EMAIL and ADMIN_PASSWORD together',
+    });
+  }
+  if (env.WORKER_AUTH === 'shared-secret' && !env.WORKER_WAKE_SECRET) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WORKER_WAKE_SECRET'],
+      message: 'is required when WORKER_AUTH=shared-secret',
     });
   }
   if (Boolean(env.SUPABASE_URL) !== Boolean(env.SUPABASE_ANON_KEY)) {

@@ -37,12 +37,18 @@ export interface ExecuteJobOptions {
 
 export type ExecutionOutcome = 'succeeded' | 'pending' | 'failed' | 'cancelled' | 'released' | 'abandoned';
 
+export interface ExecutionResult {
+  outcome: ExecutionOutcome;
+  /** Tokens this attempt spent (also when it failed or was stopped). */
+  usage: TokenUsage;
+}
+
 /**
  * Runs one claimed job to its end: streams the generation, writes throttled progress, keeps the
  * lease alive, and records the outcome with its usage and cost through the queue functions.
  * Used by the Cloud Run worker and by the edge path alike, so both are measured the same way.
  */
-export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionOutcome> {
+export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionResult> {
   const { db, job, generator, workerId, leaseSeconds, control } = options;
   const log = options.log.child({ job: job.id, attempt: job.attempts, destination: job.destination });
   const startedAt = performance.now();
@@ -92,7 +98,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionO
       stop_reason: result.stopReason,
       ms: Math.round(performance.now() - startedAt),
     });
-    return completed ? 'succeeded' : 'abandoned';
+    return { outcome: completed ? 'succeeded' : 'abandoned', usage: result.usage };
   } catch (error) {
     await progress.flush().catch(() => undefined);
     const failure =
@@ -103,21 +109,27 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionO
     if (control.reason === 'shutdown') {
       const status = await releaseJob(db, job.id, workerId, usage);
       log.info('job released for another worker', { status });
-      return 'released';
+      return { outcome: 'released', usage: failure.usage };
     }
     if (control.reason === 'lease_lost') {
       log.warn('job abandoned: its lease was taken over');
-      return 'abandoned';
+      return { outcome: 'abandoned', usage: failure.usage };
     }
     const timedOut = control.reason === 'timeout';
     const status = await failJob(db, job.id, workerId, {
       code: timedOut ? 'timeout' : failure.code,
-      message: timedOut ? `Generation did not finish within the route's timeout of ${job.timeout_ms} ms.` : failure.message,
+      message: timedOut
+        ? `Generation did not finish within the route's timeout of ${job.timeout_ms} ms.`
+        : failure.message,
       retryable: timedOut ? false : failure.retryable,
       usage,
     });
-    log[status === 'failed' ? 'warn' : 'info']('job attempt ended', { status, code: failure.code, error: failure.message });
-    return status === null || status === 'running' ? 'abandoned' : status;
+    log[status === 'failed' ? 'warn' : 'info']('job attempt ended', {
+      status,
+      code: failure.code,
+      error: failure.message,
+    });
+    return { outcome: status === null || status === 'running' ? 'abandoned' : status, usage: failure.usage };
   } finally {
     clearInterval(heartbeat);
   }

@@ -24,6 +24,8 @@ export interface NewJob {
   retryMaxMs?: number;
   idempotencyKey?: string | null;
   createdBy: string;
+  /** A worker is woken right after this commits. */
+  dispatched?: boolean;
 }
 
 export interface JobRow {
@@ -67,6 +69,7 @@ function jobJson(job: NewJob) {
     retry_max_ms: job.retryMaxMs,
     idempotency_key: job.idempotencyKey,
     created_by: job.createdBy,
+    dispatched: job.dispatched ?? false,
   };
 }
 
@@ -266,4 +269,34 @@ export async function loadGenerationRequest(db: Queryable, job: JobRow) {
     course: { title: row.course_title, audience: row.audience, styleGuide: row.style_guide },
     chapter: { position: row.position, title: row.chapter_title, outline: row.outline },
   };
+}
+
+/** Claims one specific pending job (the edge path, in the transaction that inserted it). */
+export async function claimJob(
+  db: Queryable,
+  jobId: string,
+  workerId: string,
+  leaseSeconds: number,
+): Promise<JobRow | null> {
+  const [row] = await db.query<JobRow>('select * from public.claim_job($1, $2, $3)', [jobId, workerId, leaseSeconds]);
+  return row ?? null;
+}
+
+/** Chapter ids that exist, with their course, for validating and routing a submission. */
+export async function findChapters(db: Queryable, ids: string[]): Promise<Map<string, { courseId: string }>> {
+  const rows = await db.query<{ id: string; course_id: string }>(
+    'select id, course_id from public.chapters where id = any($1)',
+    [ids],
+  );
+  return new Map(rows.map((row) => [row.id, { courseId: row.course_id }]));
+}
+
+/** Pending jobs that have waited longer than `seconds` for a worker: the sweeper wakes one again. */
+export async function countOverdueJobs(db: Queryable, seconds: number): Promise<number> {
+  const [row] = await db.query<{ count: number }>(
+    `select count(*) as count from public.chapter_content_jobs
+     where status = 'pending' and run_after < now() - make_interval(secs => $1)`,
+    [seconds],
+  );
+  return row.count;
 }

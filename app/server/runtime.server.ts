@@ -1,15 +1,24 @@
-import { getEnv, type AppEnv } from './env.server';
+import type { ChapterGenerator } from '~/domain/generation';
+import { DEFAULT_PRICES, withPriceOverrides, type PriceTable } from '~/domain/prices';
+
 import { openDatabase } from './db/open.server';
 import type { Database } from './db/port.server';
+import { createHttpWakeUp } from './dispatch.server';
+import { getEnv, type AppEnv } from './env.server';
+import { selectGenerator } from './generators/select.server';
+import { createLogger } from './log.server';
 
 /**
- * What every loader and action needs: the configuration, the database, and a way to wake the
- * worker. One per process, kept on globalThis because the Remix build and the server entry are
- * separate module graphs that must share one database (PGlite allows a single connection).
+ * What every loader and action needs: the configuration, the database, the generator for the
+ * edge path, prices, and a way to wake the worker. One per process, kept on globalThis because
+ * the Remix build and the server entry are separate module graphs that must share one database
+ * (PGlite allows a single connection).
  */
 export interface Runtime {
   env: AppEnv;
   db: Database;
+  generator: ChapterGenerator;
+  prices: PriceTable;
   /** Nudges a worker to claim new jobs. Never required for correctness: jobs are durable. */
   wakeWorker: () => void;
 }
@@ -21,6 +30,31 @@ export function setRuntime(runtime: Runtime): void {
   (globalThis as Holder)[RUNTIME] = Promise.resolve(runtime);
 }
 
+/** Builds the runtime from configuration; `localWake` is the embedded worker, when there is one. */
+export function createRuntime(env: AppEnv, db: Database, localWake?: () => void): Runtime {
+  const log = createLogger({ component: 'dispatch' });
+  const remote = env.WORKER_URL
+    ? createHttpWakeUp({
+        workerUrl: env.WORKER_URL,
+        auth:
+          (env.WORKER_AUTH ?? (env.WORKER_WAKE_SECRET ? 'shared-secret' : 'google-id-token')) === 'shared-secret'
+            ? { kind: 'shared-secret', secret: env.WORKER_WAKE_SECRET! }
+            : { kind: 'google-id-token' },
+        onError: (error) => log.warn('worker wake-up failed; the sweeper will retry', { error: error.message }),
+      })
+    : undefined;
+  return {
+    env,
+    db,
+    generator: selectGenerator(env),
+    prices: env.PRICES_OVERRIDE ? withPriceOverrides(DEFAULT_PRICES, env.PRICES_OVERRIDE) : DEFAULT_PRICES,
+    wakeWorker: () => {
+      localWake?.();
+      void remote?.wake();
+    },
+  };
+}
+
 /**
  * The process's runtime. The server entry (`server.ts`) installs one after migrating; on a
  * platform that imports the build directly (Vercel), the first request opens the database.
@@ -29,7 +63,7 @@ export function getRuntime(): Promise<Runtime> {
   const holder = globalThis as Holder;
   holder[RUNTIME] ??= (async () => {
     const env = getEnv();
-    return { env, db: await openDatabase(env), wakeWorker: () => undefined };
+    return createRuntime(env, await openDatabase(env));
   })();
   return holder[RUNTIME];
 }

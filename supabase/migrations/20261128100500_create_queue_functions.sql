@@ -40,14 +40,16 @@ create trigger chapter_content_jobs_status_updated
 -- The one place that turns job JSON into rows, so submit_job and submit_batch agree on
 -- defaults. Keys: chapter_id (required), model, max_tokens, temperature, priority,
 -- destination, route_rule_id, config_version, timeout_ms, max_retries, retry_backoff,
--- retry_base_ms, retry_max_ms, idempotency_key, created_by.
+-- retry_base_ms, retry_max_ms, idempotency_key, created_by, dispatched (true when the caller
+-- wakes a worker right after commit: dispatched_at is then set here, not by a later update that
+-- would hold the row lock and make a concurrent SKIP LOCKED claim pass the job by).
 create function public.insert_jobs(p_jobs jsonb, p_batch_id uuid)
 returns setof public.chapter_content_jobs
 language sql as $$
   insert into public.chapter_content_jobs (
     chapter_id, batch_id, destination, route_rule_id, config_version, priority, timeout_ms,
     max_retries, max_attempts, retry_backoff, retry_base_ms, retry_max_ms,
-    idempotency_key, created_by, model, max_tokens, temperature
+    idempotency_key, created_by, model, max_tokens, temperature, dispatched_at
   )
   select
     (j ->> 'chapter_id')::uuid,
@@ -66,7 +68,8 @@ language sql as $$
     coalesce(j ->> 'created_by', 'system'),
     j ->> 'model',
     (j ->> 'max_tokens')::integer,
-    (j ->> 'temperature')::numeric
+    (j ->> 'temperature')::numeric,
+    case when coalesce((j ->> 'dispatched')::boolean, false) then now() end
   from jsonb_array_elements(p_jobs) with ordinality as t (j, n)
   order by n
   on conflict (idempotency_key) where idempotency_key is not null do nothing

@@ -6,7 +6,8 @@ import { createRequestHandler, type ServerBuild } from '@remix-run/node';
 import type { Role } from '../../app/domain/permissions';
 import type { Database } from '../../app/server/db/port.server';
 import { parseEnv, type AppEnv } from '../../app/server/env.server';
-import { setRuntime } from '../../app/server/runtime.server';
+import { createRuntime, setRuntime, type Runtime } from '../../app/server/runtime.server';
+import { createOfflineGenerator } from '../../app/server/generators/offline.server';
 import { createStaff } from '../../app/server/services/staff.server';
 
 export const ORIGIN = 'http://switchyard.test';
@@ -16,11 +17,17 @@ export const PASSWORD = 'correct horse battery staple';
  * The production build (made by the global setup) answering Requests in-process, on a test
  * database: loaders, actions and headers exactly as a browser would meet them.
  */
-export async function createTestApp(db: Database, env: Record<string, string> = {}) {
+export async function createTestApp(db: Database, env: Record<string, string> = {}, overrides: Partial<Runtime> = {}) {
   const build = (await import(pathToFileURL(path.resolve('build/index.js')).href)) as ServerBuild;
   const appEnv: AppEnv = parseEnv({ NODE_ENV: 'test', ...env });
   const wakes: number[] = [];
-  setRuntime({ env: appEnv, db, wakeWorker: () => wakes.push(Date.now()) });
+  const runtime: Runtime = {
+    ...createRuntime(appEnv, db),
+    generator: createOfflineGenerator({ delayMs: 0 }),
+    wakeWorker: () => void wakes.push(Date.now()),
+    ...overrides,
+  };
+  setRuntime(runtime);
   const handle = createRequestHandler(build, 'production');
 
   const request = (pathname: string, init: RequestInit & { cookie?: string | null } = {}) => {
@@ -54,7 +61,7 @@ export async function createTestApp(db: Database, env: Record<string, string> = 
     return { id, email, cookie: await signIn(email) };
   }
 
-  return { request, form, signIn, staffSession, env: appEnv, wakes };
+  return { request, form, signIn, staffSession, env: appEnv, wakes, runtime };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

@@ -39,7 +39,13 @@ export function createAnthropicGenerator(options: AnthropicGeneratorOptions): Ch
     name: 'anthropic',
     async generate(request: GenerationRequest, hooks: GenerationHooks): Promise<GenerationResult> {
       const prompt = buildChapterPrompt(request);
-      const usage: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, cacheReadTokens: 0 };
+      const usage: TokenUsage = {
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheWrite5mTokens: 0,
+        cacheWrite1hTokens: 0,
+        cacheReadTokens: 0,
+      };
       let text = '';
       let stopReason = 'unknown';
       try {
@@ -62,7 +68,9 @@ export function createAnthropicGenerator(options: AnthropicGeneratorOptions): Ch
             // The split by lifetime prices 1-hour writes correctly; older responses only
             // carry the total, which is then priced as 5-minute writes.
             const split = start.cache_creation;
-            usage.cacheWrite5mTokens = split ? split.ephemeral_5m_input_tokens : (start.cache_creation_input_tokens ?? 0);
+            usage.cacheWrite5mTokens = split
+              ? split.ephemeral_5m_input_tokens
+              : (start.cache_creation_input_tokens ?? 0);
             usage.cacheWrite1hTokens = split ? split.ephemeral_1h_input_tokens : 0;
             usage.outputTokens = start.output_tokens;
           } else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {

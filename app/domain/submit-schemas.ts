@@ -1,0 +1,75 @@
+/**
+ * What a caller may send to queue generation (API JSON and dashboard forms alike). Field names
+ * are the API's snake_case, as in the seed (`chapter_id`).
+ */
+import { z } from 'zod';
+
+import { DEFAULT_MODEL, knownModels } from './prices';
+
+export const MAX_BATCH_SIZE = 1000;
+export const DEFAULT_MAX_TOKENS = 4096;
+
+const model = z
+  .string({ message: 'must be a model name' })
+  .refine((value) => knownModels().includes(value), { message: `must be one of ${knownModels().join(', ')}` });
+
+const generationOptions = {
+  model: model.default(DEFAULT_MODEL),
+  max_tokens: z
+    .number({ message: 'must be a whole number of tokens' })
+    .int({ message: 'must be a whole number of tokens' })
+    .min(1, { message: 'must be at least 1' })
+    .max(64_000, { message: 'must be at most 64000' })
+    .default(DEFAULT_MAX_TOKENS),
+  temperature: z
+    .number({ message: 'must be a number from 0 to 1' })
+    .min(0, { message: 'must be from 0 to 1' })
+    .max(1, { message: 'must be from 0 to 1' })
+    .nullable()
+    .default(null),
+  priority: z.enum(['high', 'normal', 'low'], { message: 'must be high, normal or low' }).optional(),
+  idempotency_key: z
+    .string({ message: 'must be a string' })
+    .min(1, { message: 'must not be empty' })
+    .max(200, { message: 'must be at most 200 characters' })
+    .optional(),
+};
+
+const chapterId = z.uuid({ message: 'must be a chapter id (a UUID)' });
+
+export const GenerateChapterSchema = z.strictObject(
+  { chapter_id: chapterId, ...generationOptions },
+  {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : undefined),
+  },
+);
+
+export const BatchGenerateSchema = z.strictObject(
+  {
+    chapter_ids: z
+      .array(chapterId, { message: 'must be a list of chapter ids' })
+      .min(1, { message: 'must name at least one chapter' })
+      .max(MAX_BATCH_SIZE, { message: `must name at most ${MAX_BATCH_SIZE} chapters` })
+      .refine((ids) => new Set(ids).size === ids.length, { message: 'must not name a chapter twice' }),
+    name: z.string().trim().min(1).max(200).optional(),
+    ...generationOptions,
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : undefined) },
+);
+
+export type GenerateChapterInput = z.infer<typeof GenerateChapterSchema>;
+export type BatchGenerateInput = z.infer<typeof BatchGenerateSchema>;
+
+/** zod issues as `{ "chapter_ids[3]": ["must be a chapter id (a UUID)"] }` for error answers. */
+export function fieldErrors(error: z.ZodError): Record<string, string[]> {
+  const fields: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const name =
+      issue.path.reduce<string>(
+        (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
+        '',
+      ) || 'body';
+    (fields[name] ??= []).push(issue.message);
+  }
+  return fields;
+}

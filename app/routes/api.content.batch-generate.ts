@@ -1,0 +1,81 @@
+import { json, type ActionFunctionArgs } from '@remix-run/node';
+
+import { routeHeaders, routeRequest } from '~/domain/routing';
+import { BatchGenerateSchema, fieldErrors } from '~/domain/submit-schemas';
+import { requireApiCaller } from '~/server/auth/auth.server';
+import { apiError, readJsonBody } from '~/server/http.server';
+import { presentBatchStatus } from '~/server/presenters/job-status.server';
+import { findChapters } from '~/server/queue.server';
+import { activeRoutingConfig } from '~/server/routing-config.server';
+import { getRuntime } from '~/server/runtime.server';
+import { generateAtEdge, queueBatch } from '~/server/services/submit.server';
+
+/** 1,000 ids of 36 characters plus options fit in well under this. */
+const MAX_BODY_BYTES = 128 * 1024;
+
+/**
+ * POST /api/content/batch-generate — queue up to 1,000 chapters atomically (all or none). The
+ * batch is routed once, by its first chapter's sticky key, so a batch never straddles paths.
+ */
+export async function action({ request }: ActionFunctionArgs) {
+  const caller = await requireApiCaller(request, 'jobs.submit');
+  const runtime = await getRuntime();
+  const body = await readJsonBody(request, MAX_BODY_BYTES);
+  const headerKey = request.headers.get('idempotency-key') ?? undefined;
+  const parsed = BatchGenerateSchema.safeParse({ ...body, ...(headerKey ? { idempotency_key: headerKey } : {}) });
+  if (!parsed.success)
+    return apiError(400, 'invalid_request', 'The request body has invalid fields.', fieldErrors(parsed.error));
+  const input = parsed.data;
+
+  const chapters = await findChapters(runtime.db, input.chapter_ids);
+  const unknown = input.chapter_ids.flatMap((id, index) => (chapters.has(id) ? [] : [`chapter_ids[${index}]`]));
+  if (unknown.length > 0) {
+    return apiError(
+      422,
+      'unknown_chapter',
+      `${unknown.length} chapter id(s) match no chapter; nothing was queued.`,
+      Object.fromEntries(unknown.map((field) => [field, ['no chapter has this id']])),
+    );
+  }
+
+  const first = input.chapter_ids[0];
+  const active = await activeRoutingConfig(runtime.db);
+  const decision = routeRequest(
+    request,
+    active.config,
+    { chapter: first, course: chapters.get(first)?.courseId, user: caller.actor },
+    active.version,
+  );
+  const headers = routeHeaders(decision);
+  const submitter = {
+    actor: caller.actor,
+    scope: caller.kind === 'token' ? `token:${caller.token.id}` : `staff:${caller.staff.id}`,
+  };
+
+  if (decision.destination === 'cloud') {
+    const { batchId, jobIds, created } = await queueBatch(runtime, submitter, input, decision);
+    return json(
+      {
+        batch_id: batchId,
+        job_ids: jobIds,
+        created,
+        status: 'pending',
+        status_url: `/api/batches/${batchId}`,
+        cancel_url: `/api/batches/${batchId}/cancel`,
+        jobs: jobIds.map((id) => ({ job_id: id, status_url: `/api/jobs/${id}` })),
+        message: created ? `${jobIds.length} chapters queued.` : 'Already submitted with this Idempotency-Key.',
+      },
+      { status: 202, headers: { ...headers, ...(created ? {} : { 'Idempotent-Replayed': 'true' }) } },
+    );
+  }
+
+  const result = await generateAtEdge(runtime, submitter, input.chapter_ids, input, decision, {
+    name: input.name ?? `${input.chapter_ids.length} chapters`,
+  });
+  const batch = await presentBatchStatus(runtime.db, result.batchId!);
+  return json({ ...batch, job_ids: result.jobIds }, { status: result.timedOut ? 504 : 200, headers });
+}
+
+export function loader() {
+  return apiError(405, 'method_not_allowed', 'POST a JSON body { "chapter_ids": ["…"] } to queue a batch.');
+}

@@ -1,0 +1,90 @@
+import { json, type ActionFunctionArgs } from '@remix-run/node';
+
+import { routeHeaders, routeRequest } from '~/domain/routing';
+import { fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
+import { requireApiCaller } from '~/server/auth/auth.server';
+import { apiError, readJsonBody } from '~/server/http.server';
+import { presentJobStatus } from '~/server/presenters/job-status.server';
+import { findChapters } from '~/server/queue.server';
+import { activeRoutingConfig } from '~/server/routing-config.server';
+import { getRuntime } from '~/server/runtime.server';
+import { generateAtEdge, queueChapter } from '~/server/services/submit.server';
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * POST /api/content/generate-chapter — queue one chapter. Cloud: 202 at once with the job id
+ * and where to follow it. Edge: generated in this request, 200 with the content or 504.
+ */
+export async function action({ request }: ActionFunctionArgs) {
+  const caller = await requireApiCaller(request, 'jobs.submit');
+  const runtime = await getRuntime();
+  const body = await readJsonBody(request, MAX_BODY_BYTES);
+  const headerKey = request.headers.get('idempotency-key') ?? undefined;
+  const parsed = GenerateChapterSchema.safeParse({ ...body, ...(headerKey ? { idempotency_key: headerKey } : {}) });
+  if (!parsed.success)
+    return apiError(400, 'invalid_request', 'The request body has invalid fields.', fieldErrors(parsed.error));
+  const input = parsed.data;
+
+  const chapter = (await findChapters(runtime.db, [input.chapter_id])).get(input.chapter_id);
+  if (!chapter)
+    return apiError(422, 'unknown_chapter', 'No chapter has this id.', { chapter_id: ['no chapter has this id'] });
+
+  const active = await activeRoutingConfig(runtime.db);
+  const decision = routeRequest(
+    request,
+    active.config,
+    { chapter: input.chapter_id, course: chapter.courseId, user: caller.actor },
+    active.version,
+  );
+  const headers = routeHeaders(decision);
+  const submitter = {
+    actor: caller.actor,
+    scope: caller.kind === 'token' ? `token:${caller.token.id}` : `staff:${caller.staff.id}`,
+  };
+
+  if (decision.destination === 'cloud') {
+    const { jobId, created } = await queueChapter(runtime, submitter, input, decision);
+    return json(
+      {
+        job_id: jobId,
+        status: created ? 'pending' : ((await presentJobStatus(runtime.db, jobId))?.status ?? 'pending'),
+        created,
+        status_url: `/api/jobs/${jobId}`,
+        cancel_url: `/api/jobs/${jobId}/cancel`,
+        message: created
+          ? 'Generation queued. Follow status_url, or subscribe to live updates.'
+          : 'Already submitted with this Idempotency-Key.',
+      },
+      { status: 202, headers: { ...headers, ...(created ? {} : { 'Idempotent-Replayed': 'true' }) } },
+    );
+  }
+
+  const { jobIds, outcomes } = await generateAtEdge(runtime, submitter, [input.chapter_id], input, decision);
+  const job = await presentJobStatus(runtime.db, jobIds[0]);
+  if (outcomes[0] === 'succeeded') {
+    const [chapterRow] = await runtime.db.query<{ content: string }>(
+      'select content from public.chapter_versions where job_id = $1',
+      [jobIds[0]],
+    );
+    return json({ ...job, content: chapterRow?.content ?? null }, { status: 200, headers });
+  }
+  if (job?.error?.code === 'timeout') {
+    return json(
+      { error: 'timeout', message: job.error.message, job_id: jobIds[0], status_url: `/api/jobs/${jobIds[0]}` },
+      { status: 504, headers },
+    );
+  }
+  return json(
+    {
+      error: job?.error?.code ?? 'generation_failed',
+      message: job?.error?.message ?? 'Generation failed.',
+      job_id: jobIds[0],
+    },
+    { status: 502, headers },
+  );
+}
+
+export function loader() {
+  return apiError(405, 'method_not_allowed', 'POST a JSON body { "chapter_id": "…" } to queue a chapter.');
+}

@@ -1,0 +1,100 @@
+import type { Queryable } from '../db/port.server';
+
+/** GET /api/jobs/:id — what a caller needs to follow one job, in the API's snake_case. */
+export async function presentJobStatus(db: Queryable, id: string) {
+  const [job] = await db.query<Record<string, unknown> & { cost_total_micros: number }>(
+    `select j.*, ch.title as chapter_title, v.version as chapter_version
+     from public.chapter_content_jobs j
+     join public.chapters ch on ch.id = j.chapter_id
+     left join public.chapter_versions v on v.job_id = j.id
+     where j.id = $1`,
+    [id],
+  );
+  if (!job) return null;
+  const micros = (key: string) => job[key] as number;
+  return {
+    job_id: job.id,
+    status: job.status,
+    chapter_id: job.chapter_id,
+    chapter_title: job.chapter_title,
+    chapter_version: job.chapter_version ?? null,
+    batch_id: job.batch_id,
+    destination: job.destination,
+    route: { rule_id: job.route_rule_id, config_version: job.config_version },
+    model: job.model,
+    generator: job.generator,
+    priority: job.priority,
+    attempts: job.attempts,
+    max_attempts: job.max_attempts,
+    cancel_requested: job.cancel_requested_at !== null,
+    progress: { output_tokens: job.progress_output_tokens, max_tokens: job.max_tokens },
+    stop_reason: job.stop_reason,
+    error: job.error_code ? { code: job.error_code, message: job.error_message } : null,
+    usage: {
+      input_tokens: job.input_tokens,
+      output_tokens: job.output_tokens,
+      cache_write_5m_tokens: job.cache_write_5m_tokens,
+      cache_write_1h_tokens: job.cache_write_1h_tokens,
+      cache_read_tokens: job.cache_read_tokens,
+      busy_ms: job.busy_ms,
+    },
+    cost: {
+      total_usd: micros('cost_total_micros') / 1_000_000,
+      micros: {
+        input: micros('cost_input_micros'),
+        output: micros('cost_output_micros'),
+        cache_write: micros('cost_cache_write_micros'),
+        cache_read: micros('cost_cache_read_micros'),
+        cloud_run: micros('cost_cloud_run_micros'),
+        vercel: micros('cost_vercel_micros'),
+        total: micros('cost_total_micros'),
+      },
+    },
+    timestamps: {
+      created_at: job.created_at,
+      dispatched_at: job.dispatched_at,
+      started_at: job.started_at,
+      first_token_at: job.first_token_at,
+      finished_at: job.finished_at,
+      run_after: job.run_after,
+    },
+  };
+}
+
+export type JobStatusView = NonNullable<Awaited<ReturnType<typeof presentJobStatus>>>;
+
+/** GET /api/batches/:id — the batch and its jobs counted by status. */
+export async function presentBatchStatus(db: Queryable, id: string) {
+  const [batch] = await db.query<{
+    id: string;
+    name: string;
+    job_count: number;
+    created_by: string;
+    created_at: Date;
+    cancel_requested_at: Date | null;
+  }>('select id, name, job_count, created_by, created_at, cancel_requested_at from public.batches where id = $1', [id]);
+  if (!batch) return null;
+  const counts = await db.query<{ status: string; count: number; cost: number }>(
+    'select status, count(*) as count, sum(cost_total_micros) as cost from public.chapter_content_jobs where batch_id = $1 group by status',
+    [id],
+  );
+  const byStatus = Object.fromEntries(
+    ['pending', 'running', 'succeeded', 'failed', 'cancelled'].map((status) => [status, 0]),
+  );
+  let cost = 0;
+  for (const row of counts) {
+    byStatus[row.status] = row.count;
+    cost += row.cost;
+  }
+  return {
+    batch_id: batch.id,
+    name: batch.name,
+    job_count: batch.job_count,
+    jobs_by_status: byStatus,
+    done: byStatus.pending + byStatus.running === 0,
+    cost_micros: cost,
+    cancel_requested: batch.cancel_requested_at !== null,
+    created_by: batch.created_by,
+    created_at: batch.created_at,
+  };
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+
+import type { RouteDecision } from '~/domain/routing';
+import type { BatchGenerateInput, GenerateChapterInput } from '~/domain/submit-schemas';
+
+import { audit } from '../audit.server';
+import { executeJob, type ExecutionOutcome } from '../job-execution.server';
+import { createLogger } from '../log.server';
+import { claimJob, submitBatch, submitJob, type NewJob } from '../queue.server';
+import type { Runtime } from '../runtime.server';
+
+/**
+ * Queueing generation: the job rows (and the batch) commit first, then the worker is woken.
+ * `cloud` answers at once; `edge` runs the generation inside the request under the rule's
+ * timeout, recorded as jobs with destination `edge` so both paths show in the same charts.
+ */
+
+export interface Submitter {
+  actor: string;
+  /** Scopes idempotency keys per caller, so two callers can never collide on a key. */
+  scope: string;
+}
+
+function jobFields(input: GenerateChapterInput | BatchGenerateInput, decision: RouteDecision, submitter: Submitter) {
+  return {
+    model: input.model,
+    maxTokens: input.max_tokens,
+    temperature: input.temperature,
+    priority: input.priority ?? decision.priority,
+    destination: decision.destination,
+    routeRuleId: decision.reason.ruleId,
+    configVersion: decision.reason.configVersion,
+    timeoutMs: decision.timeoutMs,
+    maxRetries: decision.destination === 'edge' ? 0 : decision.retryPolicy.maxRetries,
+    retryBackoff: decision.retryPolicy.backoff,
+    retryBaseMs: decision.retryPolicy.baseDelayMs,
+    retryMaxMs: decision.retryPolicy.maxDelayMs,
+    createdBy: submitter.actor,
+    dispatched: decision.destination === 'cloud',
+  } satisfies Omit<NewJob, 'chapterId'>;
+}
+
+const scopedKey = (submitter: Submitter, key: string | undefined) => (key ? `${submitter.scope}:${key}` : null);
+
+export async function queueChapter(
+  runtime: Runtime,
+  submitter: Submitter,
+  input: GenerateChapterInput,
+  decision: RouteDecision,
+): Promise<{ jobId: string; created: boolean }> {
+  const result = await submitJob(runtime.db, {
+    chapterId: input.chapter_id,
+    ...jobFields(input, decision, submitter),
+    idempotencyKey: scopedKey(submitter, input.idempotency_key),
+  });
+  if (result.created) runtime.wakeWorker();
+  return result;
+}
+
+export async function queueBatch(
+  runtime: Runtime,
+  submitter: Submitter,
+  input: BatchGenerateInput,
+  decision: RouteDecision,
+): Promise<{ batchId: string; jobIds: string[]; created: boolean }> {
+  const fields = jobFields(input, decision, submitter);
+  const { batchId, created } = await runtime.db.transaction(async (tx) => {
+    const result = await submitBatch(
+      tx,
+      {
+        name: input.name ?? `${input.chapter_ids.length} chapters`,
+        idempotencyKey: scopedKey(submitter, input.idempotency_key),
+        createdBy: submitter.actor,
+      },
+      input.chapter_ids.map((chapterId) => ({ chapterId, ...fields })),
+    );
+    if (result.created) {
+      await audit(tx, {
+        actor: submitter.actor,
+        action: 'batch.submit',
+        targetType: 'batch',
+        targetId: result.batchId,
+        detail: { jobs: input.chapter_ids.length, destination: decision.destination },
+      });
+    }
+    return result;
+  });
+  const jobIds = await batchJobIds(runtime, batchId);
+  if (created && decision.destination === 'cloud') runtime.wakeWorker();
+  return { batchId, jobIds, created };
+}
+
+async function batchJobIds(runtime: Runtime, batchId: string): Promise<string[]> {
+  const rows = await runtime.db.query<{ id: string }>(
+    'select id from public.chapter_content_jobs where batch_id = $1 order by created_at, id',
+    [batchId],
+  );
+  return rows.map((row) => row.id);
+}
+
+const EDGE_CONCURRENCY = 4;
+
+/**
+ * The edge path: inserts the jobs already claimed by this request (no worker can take them),
+ * then generates them here, at most EDGE_CONCURRENCY at once, until each ends or the rule's
+ * timeout passes. Jobs still running then end failed with code `timeout`.
+ */
+export async function generateAtEdge(
+  runtime: Runtime,
+  submitter: Submitter,
+  chapterIds: string[],
+  input: GenerateChapterInput | BatchGenerateInput,
+  decision: RouteDecision,
+  batch?: { name: string },
+): Promise<{ jobIds: string[]; batchId: string | null; outcomes: ExecutionOutcome[]; timedOut: boolean }> {
+  const workerId = `edge-${randomUUID().slice(0, 8)}`;
+  const leaseSeconds = Math.ceil(decision.timeoutMs / 1000) + 30;
+  const fields = jobFields(input, decision, submitter);
+  const { jobs, batchId } = await runtime.db.transaction(async (tx) => {
+    let batchId: string | null = null;
+    const ids: string[] = [];
+    if (batch) {
+      ({ batchId } = await submitBatch(
+        tx,
+        { name: batch.name, createdBy: submitter.actor },
+        chapterIds.map((chapterId) => ({ chapterId, ...fields })),
+      ));
+      const rows = await tx.query<{ id: string }>(
+        'select id from public.chapter_content_jobs where batch_id = $1 order by created_at, id',
+        [batchId],
+      );
+      ids.push(...rows.map((row) => row.id));
+    } else {
+      ids.push((await submitJob(tx, { chapterId: chapterIds[0], ...fields })).jobId);
+    }
+    const claimed = [];
+    for (const id of ids) {
+      const job = await claimJob(tx, id, workerId, leaseSeconds);
+      if (job) claimed.push(job);
+    }
+    return { jobs: claimed, batchId };
+  });
+
+  const log = createLogger({ component: 'edge', worker: workerId });
+  const controls = jobs.map(() => ({ abort: new AbortController() }) as { abort: AbortController; reason?: 'timeout' });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    for (const control of controls) {
+      control.reason ??= 'timeout';
+      control.abort.abort();
+    }
+  }, decision.timeoutMs);
+  const outcomes: ExecutionOutcome[] = new Array(jobs.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(EDGE_CONCURRENCY, jobs.length) }, async () => {
+    while (next < jobs.length) {
+      const index = next++;
+      ({ outcome: outcomes[index] } = await executeJob({
+        db: runtime.db,
+        job: jobs[index],
+        generator: runtime.generator,
+        workerId,
+        leaseSeconds,
+        prices: runtime.prices,
+        control: controls[index],
+        log,
+      }));
+    }
+  });
+  try {
+    await Promise.all(lanes);
+  } finally {
+    clearTimeout(timer);
+  }
+  return { jobIds: jobs.map((job) => job.id), batchId, outcomes, timedOut };
+}

@@ -1,0 +1,30 @@
+import type { Database } from './db/port.server';
+import { countOverdueJobs, reapExpiredLeases } from './queue.server';
+
+export interface SweepResult {
+  reaped: number;
+  requeued: number;
+  failed: number;
+  overdue: number;
+  woke: boolean;
+}
+
+/**
+ * One sweep: expired leases go back to the queue (or fail when their attempts are spent), and
+ * when anything waits — reaped, or pending longer than `rewakeAfterSeconds` — the worker is
+ * woken again. Runs every minute as a Vercel Cron job, and on a timer locally.
+ */
+export async function sweep(db: Database, wake: () => void, rewakeAfterSeconds: number): Promise<SweepResult> {
+  const reaped = await reapExpiredLeases(db);
+  const overdue = await countOverdueJobs(db, rewakeAfterSeconds);
+  const requeued = reaped.filter((job) => job.status === 'pending').length;
+  const woke = requeued > 0 || overdue > 0;
+  if (woke) wake();
+  return {
+    reaped: reaped.length,
+    requeued,
+    failed: reaped.filter((job) => job.status === 'failed').length,
+    overdue,
+    woke,
+  };
+}
