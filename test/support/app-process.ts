@@ -9,7 +9,6 @@ export interface AppProcess {
   stop(): Promise<number | null>;
 }
 
-const TSX = path.resolve('node_modules/.bin/tsx');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,9 +21,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Runs a TypeScript entry point (server.ts, worker/main.ts) as its own process. */
+/**
+ * Runs a TypeScript entry point (server.ts, worker/main.ts) as one Node process with tsx as a
+ * loader, so signals (SIGTERM, SIGKILL) reach it directly, as on Cloud Run.
+ */
 export function runEntry(entry: string, env: Record<string, string>) {
-  const child = spawn(TSX, [entry], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(entry)], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
