@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { ChapterGenerator } from '../app/domain/generation';
 import { DEFAULT_PRICES, type PriceTable } from '../app/domain/prices';
-import { JOBS_CHANNEL, type Database } from '../app/server/db/port.server';
+import { JOBS_CHANNEL, parseJobsNotification, type Database } from '../app/server/db/port.server';
 import { executeJob, type ExecutionResult, type JobControl } from '../app/server/job-execution.server';
 import { createLogger, type Logger } from '../app/server/log.server';
 import { claimJobs, workerHeartbeat, type JobRow } from '../app/server/queue.server';
@@ -127,19 +127,17 @@ export class JobRunner {
   }
 
   private onNotification(payload: string) {
-    let event: { id?: string; status?: string; event?: string };
-    try {
-      event = JSON.parse(payload);
-    } catch {
-      return;
-    }
-    if (event.event === 'cancel_requested' && event.id) {
-      const control = this.running.get(event.id);
-      if (control) {
-        control.reason ??= 'cancel';
-        control.abort.abort();
+    const notification = parseJobsNotification(payload);
+    if (!notification) return;
+    if (notification.event === 'cancel_requested') {
+      for (const job of notification.jobs) {
+        const control = this.running.get(job.id);
+        if (control) {
+          control.reason ??= 'cancel';
+          control.abort.abort();
+        }
       }
-    } else if (event.status === 'pending') {
+    } else if (notification.event === 'status' && notification.jobs.some((job) => job.status === 'pending')) {
       void this.wake();
     }
   }

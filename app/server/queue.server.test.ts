@@ -262,8 +262,11 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
 
   it('appends a job event and sends a NOTIFY on every transition', async () => {
     const { db } = test_;
-    const notifications: { id: string; status: string; event: string }[] = [];
-    const unlisten = await db.listen(JOBS_CHANNEL, (payload) => notifications.push(JSON.parse(payload)));
+    const notifications: { id: string; status: string }[] = [];
+    const unlisten = await db.listen(JOBS_CHANNEL, (payload) => {
+      const parsed = JSON.parse(payload) as { event: string; jobs: { id: string; status: string }[] };
+      if (parsed.event === 'status') notifications.push(...parsed.jobs);
+    });
     const { jobId } = await submitJob(db, newJob(chapters[0]));
     await claimJobs(db, 'w', 30);
     await failJob(db, jobId, 'w', { code: 'overloaded', message: 'Overloaded', retryable: true, usage });

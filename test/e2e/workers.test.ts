@@ -52,10 +52,18 @@ describe.skipIf(!inject('postgresTemplateUrl'))('worker processes on PostgreSQL'
     await Promise.all([startWorker(), startWorker(), startWorker(), startWorker()]);
     for (let i = 0; i < 100; i += 1) await submitJob(test_.db, newJob(chapters[i % chapters.length]));
     await expect
-      .poll(async () => (await test_.db.query<{ n: number }>(`select count(*) as n from public.chapter_content_jobs where status = 'succeeded'`))[0].n, {
-        timeout: 30_000,
-        interval: 200,
-      })
+      .poll(
+        async () =>
+          (
+            await test_.db.query<{ n: number }>(
+              `select count(*) as n from public.chapter_content_jobs where status = 'succeeded'`,
+            )
+          )[0].n,
+        {
+          timeout: 30_000,
+          interval: 200,
+        },
+      )
       .toBe(100);
     const [{ versions, claims, owners }] = await test_.db.query<{ versions: number; claims: number; owners: number }>(
       `select (select count(*) from public.chapter_versions) as versions,
@@ -71,13 +79,17 @@ describe.skipIf(!inject('postgresTemplateUrl'))('worker processes on PostgreSQL'
     anthropic.enqueue({ text: Array.from({ length: 200 }, (_, i) => `p${i} `), delayMs: 50 });
     const doomed = await startWorker();
     const { jobId } = await submitJob(test_.db, newJob(chapters[0]));
-    await expect.poll(async () => (await jobRow(test_.db, jobId)).progress_output_tokens, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await jobRow(test_.db, jobId)).progress_output_tokens, { timeout: 10_000 })
+      .toBeGreaterThan(0);
     doomed.child.kill('SIGKILL');
     await doomed.exited;
 
     await startWorker();
     // The sweeper's job: after the 5 s lease, the job goes back to the queue and a worker takes it.
-    await expect.poll(async () => (await reapExpiredLeases(test_.db)).length, { timeout: 10_000, interval: 500 }).toBe(1);
+    await expect
+      .poll(async () => (await reapExpiredLeases(test_.db)).length, { timeout: 10_000, interval: 500 })
+      .toBe(1);
     await expect.poll(async () => (await jobRow(test_.db, jobId)).status, { timeout: 15_000 }).toBe('succeeded');
     const job = await jobRow(test_.db, jobId);
     expect(job.attempts).toBe(2);

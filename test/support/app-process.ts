@@ -9,7 +9,6 @@ export interface AppProcess {
   stop(): Promise<number | null>;
 }
 
-
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

@@ -21,3 +21,18 @@ export interface Database extends Queryable {
 
 /** The NOTIFY channel the queue functions publish job changes on. */
 export const JOBS_CHANNEL = 'switchyard_jobs';
+
+/** A NOTIFY on JOBS_CHANNEL (see supabase/migrations/*_create_queue_functions.sql). */
+export interface JobsNotification {
+  event: 'status' | 'progress' | 'cancel_requested';
+  jobs: { id: string; status: string; batch_id?: string | null; output_tokens?: number }[];
+}
+
+export function parseJobsNotification(payload: string): JobsNotification | null {
+  try {
+    const parsed = JSON.parse(payload) as JobsNotification;
+    return Array.isArray(parsed.jobs) ? parsed : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,47 @@
+import pg from 'pg';
+
+import { migrate } from '../../app/server/db/migrate.server';
+import type { Database } from '../../app/server/db/port.server';
+import { openPostgres } from '../../app/server/db/postgres.server';
+
+/** The server benchmarks use: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local one. */
+export const BASE_URL =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh, migrated database named `name` on the benchmark server. */
+export async function freshDatabase(name: string, poolSize = 10): Promise<{ db: Database; url: string }> {
+  const admin = new pg.Client({ connectionString: BASE_URL });
+  await admin.connect();
+  await admin.query(`drop database if exists ${name} with (force)`);
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(BASE_URL);
+  url.pathname = `/${name}`;
+  const db = openPostgres({ connectionString: url.toString(), poolSize });
+  await migrate(db);
+  return { db, url: url.toString() };
+}
+
+/** Inserts one course with `count` chapters and returns their ids. */
+export async function manyChapters(db: Database, count: number): Promise<string[]> {
+  await db.query(
+    `insert into public.courses (slug, title) values ('bench', 'Benchmark course') on conflict do nothing`,
+  );
+  const rows = await db.query<{ id: string }>(
+    `insert into public.chapters (course_id, position, title, outline)
+     select (select id from public.courses where slug = 'bench'), n, 'Chapter ' || n, '- a point'
+     from generate_series(1, $1) as n
+     returning id`,
+    [count],
+  );
+  return rows.map((row) => row.id);
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export function fmt(value: number, digits = 2): string {
+  return value.toFixed(digits);
+}
