@@ -24,15 +24,25 @@ export async function createSession(db: Queryable, staffId: string, meta: Sessio
  * expired, or its staff member is disabled (so disabling takes effect on the next request).
  */
 export async function findSessionStaff(db: Queryable, token: string): Promise<Staff | null> {
-  const [row] = await db.query<{ id: string; email: string; display_name: string; role: Staff['role'] }>(
-    `update public.staff_sessions s set last_seen_at = now()
-     from public.staff st
-     where s.token_hash = $1 and st.id = s.staff_id
-       and s.ended_at is null and s.expires_at > now() and st.disabled_at is null
-     returning st.id, st.email, st.display_name, st.role`,
+  const [row] = await db.query<{
+    session_id: string;
+    id: string;
+    email: string;
+    display_name: string;
+    role: Staff['role'];
+    stale: boolean;
+  }>(
+    `select s.id as session_id, st.id, st.email, st.display_name, st.role,
+            s.last_seen_at < now() - interval '1 minute' as stale
+     from public.staff_sessions s join public.staff st on st.id = s.staff_id
+     where s.token_hash = $1 and s.ended_at is null and s.expires_at > now() and st.disabled_at is null`,
     [hashToken(token)],
   );
-  return row ? toStaff(row) : null;
+  if (!row) return null;
+  // Kept to the minute, so a dashboard's many requests do not each write the session row.
+  if (row.stale)
+    await db.query('update public.staff_sessions set last_seen_at = now() where id = $1', [row.session_id]);
+  return toStaff(row);
 }
 
 export async function endSession(db: Queryable, token: string): Promise<void> {
