@@ -39,7 +39,7 @@ export async function action({ request }: ActionFunctionArgs) {
   }
 
   const first = input.chapter_ids[0];
-  const active = await activeRoutingConfig(runtime.db);
+  const active = await activeRoutingConfig(runtime);
   const decision = routeRequest(
     request,
     active.config,

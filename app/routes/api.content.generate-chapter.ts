@@ -30,7 +30,7 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!chapter)
     return apiError(422, 'unknown_chapter', 'No chapter has this id.', { chapter_id: ['no chapter has this id'] });
 
-  const active = await activeRoutingConfig(runtime.db);
+  const active = await activeRoutingConfig(runtime);
   const decision = routeRequest(
     request,
     active.config,

@@ -43,6 +43,13 @@ const schema = z.object({
   CRON_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   /** Pending jobs older than this get their wake-up sent again by the sweeper. */
   SWEEP_REWAKE_AFTER_SECONDS: z.coerce.number().int().min(1).default(30),
+  /** Vercel Edge Config connection string; with VERCEL_API_TOKEN, routing config is published to it. */
+  EDGE_CONFIG: z
+    .url({ message: 'must be an Edge Config connection string (https://edge-config.vercel.com/ecfg_…?token=…)' })
+    .optional(),
+  VERCEL_API_TOKEN: z.string().min(1).optional(),
+  VERCEL_TEAM_ID: z.string().min(1).optional(),
+  VERCEL_API_URL: z.url().default('https://api.vercel.com'),
   /** JSON merged over the default price table (app/domain/prices.ts), e.g. {"cloudRun":{"vcpus":1}}. */
   PRICES_OVERRIDE: z
     .string()
@@ -92,6 +99,13 @@ const schemaWithRules = schema.superRefine((env, ctx) => {
       code: 'custom',
       path: ['WORKER_WAKE_SECRET'],
       message: 'is required when WORKER_AUTH=shared-secret',
+    });
+  }
+  if (Boolean(env.EDGE_CONFIG) !== Boolean(env.VERCEL_API_TOKEN)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [env.EDGE_CONFIG ? 'VERCEL_API_TOKEN' : 'EDGE_CONFIG'],
+      message: 'set EDGE_CONFIG and VERCEL_API_TOKEN together',
     });
   }
   if (Boolean(env.SUPABASE_URL) !== Boolean(env.SUPABASE_ANON_KEY)) {

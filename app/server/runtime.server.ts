@@ -4,6 +4,7 @@ import { DEFAULT_PRICES, withPriceOverrides, type PriceTable } from '~/domain/pr
 import { openDatabase } from './db/open.server';
 import type { Database } from './db/port.server';
 import { createHttpWakeUp } from './dispatch.server';
+import { createEdgeConfigStore, type EdgeConfigStore } from './edge-config.server';
 import { getEnv, type AppEnv } from './env.server';
 import { selectGenerator } from './generators/select.server';
 import { createLogger } from './log.server';
@@ -19,6 +20,8 @@ export interface Runtime {
   db: Database;
   generator: ChapterGenerator;
   prices: PriceTable;
+  /** Where routing config is published for the router to read; null: the database only. */
+  edgeConfig: EdgeConfigStore | null;
   /** Nudges a worker to claim new jobs. Never required for correctness: jobs are durable. */
   wakeWorker: () => void;
 }
@@ -48,6 +51,15 @@ export function createRuntime(env: AppEnv, db: Database, localWake?: () => void)
     db,
     generator: selectGenerator(env),
     prices: env.PRICES_OVERRIDE ? withPriceOverrides(DEFAULT_PRICES, env.PRICES_OVERRIDE) : DEFAULT_PRICES,
+    edgeConfig:
+      env.EDGE_CONFIG && env.VERCEL_API_TOKEN
+        ? createEdgeConfigStore({
+            connectionString: env.EDGE_CONFIG,
+            apiToken: env.VERCEL_API_TOKEN,
+            apiUrl: env.VERCEL_API_URL,
+            teamId: env.VERCEL_TEAM_ID,
+          })
+        : null,
     wakeWorker: () => {
       localWake?.();
       void remote?.wake();

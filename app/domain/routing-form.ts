@@ -1,0 +1,97 @@
+/**
+ * The Routing page's form ↔ routing config. Field names are the config's paths as validation
+ * reports them (`rules[2].timeoutMs`), so an error lands next to its input.
+ */
+import type { RouteRule, RoutingConfig } from './routing';
+
+const RULE_FIELDS = [
+  'id',
+  'path',
+  'methods',
+  'destination',
+  'priority',
+  'timeoutMs',
+  'maxRetries',
+  'backoff',
+  'baseDelayMs',
+  'maxDelayMs',
+] as const;
+
+function numberOrNaN(value: FormDataEntryValue | undefined): number {
+  return typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+}
+
+function target(get: (name: string) => FormDataEntryValue | undefined, prefix: string) {
+  return {
+    destination: String(get(`${prefix}.destination`) ?? ''),
+    priority: String(get(`${prefix}.priority`) ?? ''),
+    timeoutMs: numberOrNaN(get(`${prefix}.timeoutMs`)),
+    retry: {
+      maxRetries: numberOrNaN(get(`${prefix}.retry.maxRetries`)),
+      backoff: String(get(`${prefix}.retry.backoff`) ?? ''),
+      baseDelayMs: numberOrNaN(get(`${prefix}.retry.baseDelayMs`)),
+      maxDelayMs: numberOrNaN(get(`${prefix}.retry.maxDelayMs`)),
+    },
+  };
+}
+
+/** Builds the (unvalidated) config a submitted form describes; the schema then validates it. */
+export function configFromForm(form: FormData): unknown {
+  const get = (name: string) => form.get(name) ?? undefined;
+  const indexes = [
+    ...new Set(
+      [...form.keys()].map((key) => /^rules\[(\d+)\]\./.exec(key)?.[1]).filter((i): i is string => i !== undefined),
+    ),
+  ]
+    .map(Number)
+    .sort((a, b) => a - b);
+  return {
+    hybridEnabled: form.get('hybridEnabled') === 'on' || form.get('hybridEnabled') === 'true',
+    canaryPercent: numberOrNaN(get('canaryPercent')),
+    stickyKey: String(get('stickyKey') ?? ''),
+    rules: indexes.map((i) => {
+      const methods = String(get(`rules[${i}].match.methods`) ?? '')
+        .split(/[\s,]+/)
+        .map((method) => method.trim().toUpperCase())
+        .filter(Boolean);
+      return {
+        id: String(get(`rules[${i}].id`) ?? '').trim(),
+        match: { path: String(get(`rules[${i}].match.path`) ?? '').trim(), ...(methods.length ? { methods } : {}) },
+        ...target(get, `rules[${i}]`),
+      };
+    }),
+    defaultRule: target(get, 'defaultRule'),
+  };
+}
+
+/** Renumbers the form's rule rows after the validator's paths (rules[0] is the first row shown). */
+export function ruleFieldName(index: number, field: RuleField): string {
+  switch (field) {
+    case 'path':
+      return `rules[${index}].match.path`;
+    case 'methods':
+      return `rules[${index}].match.methods`;
+    case 'maxRetries':
+    case 'backoff':
+    case 'baseDelayMs':
+    case 'maxDelayMs':
+      return `rules[${index}].retry.${field}`;
+    default:
+      return `rules[${index}].${field}`;
+  }
+}
+
+export function emptyRule(existing: RouteRule[]): RouteRule {
+  let n = existing.length + 1;
+  while (existing.some((rule) => rule.id === `rule-${n}`)) n += 1;
+  return {
+    id: `rule-${n}`,
+    match: { path: '/api/' },
+    destination: 'edge',
+    priority: 'normal',
+    timeoutMs: 10_000,
+    retry: { maxRetries: 1, backoff: 'none', baseDelayMs: 0, maxDelayMs: 0 },
+  };
+}
+
+export type { RoutingConfig };
