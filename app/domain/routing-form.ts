@@ -4,18 +4,17 @@
  */
 import type { RouteRule, RoutingConfig } from './routing';
 
-const RULE_FIELDS = [
-  'id',
-  'path',
-  'methods',
-  'destination',
-  'priority',
-  'timeoutMs',
-  'maxRetries',
-  'backoff',
-  'baseDelayMs',
-  'maxDelayMs',
-] as const;
+type RuleField =
+  | 'id'
+  | 'path'
+  | 'methods'
+  | 'destination'
+  | 'priority'
+  | 'timeoutMs'
+  | 'maxRetries'
+  | 'backoff'
+  | 'baseDelayMs'
+  | 'maxDelayMs';
 
 function numberOrNaN(value: FormDataEntryValue | undefined): number {
   return typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
