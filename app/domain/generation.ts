@@ -63,6 +63,19 @@ export class GenerationError extends Error {
 }
 
 /**
+ * Recognises a GenerationError by shape, not by class: the Remix build and the server entry are
+ * separate module graphs, so an error made by a generator from one fails `instanceof` in the other.
+ */
+export function isGenerationError(error: unknown): error is GenerationError {
+  return (
+    error instanceof Error &&
+    error.name === 'GenerationError' &&
+    typeof (error as GenerationError).code === 'string' &&
+    typeof (error as GenerationError).retryable === 'boolean'
+  );
+}
+
+/**
  * The prompt, in two parts: the course-level system text is identical for every chapter of
  * a course, so it is the part marked for prompt caching; the chapter part varies.
  */

@@ -183,13 +183,21 @@ function compilePattern(path: string): RegExp {
   return new RegExp(`^${body}/?$`);
 }
 
-// Compiled once per config version (a config object is never mutated once versioned).
-const compiledByVersion = new Map<number, CompiledConfig>();
+// Compiled once per config version. The object cache is the hot path; a config re-read from
+// its store (a new object, same version) is matched by version and content, so two stores that
+// reuse a version number for different configs (two databases in one process) never mix.
+const compiledByVersion = new Map<number, { json: string; compiled: CompiledConfig }>();
 const compiledByObject = new WeakMap<RoutingConfig, CompiledConfig>();
 
 function compile(config: RoutingConfig, version: number): CompiledConfig {
-  const cached = compiledByObject.get(config) ?? (version > 0 ? compiledByVersion.get(version) : undefined);
+  const cached = compiledByObject.get(config);
   if (cached) return cached;
+  const json = JSON.stringify(config);
+  const byVersion = version > 0 ? compiledByVersion.get(version) : undefined;
+  if (byVersion && byVersion.json === json) {
+    compiledByObject.set(config, byVersion.compiled);
+    return byVersion.compiled;
+  }
   const rules = config.rules.map((rule) => ({
     rule,
     pattern: compilePattern(rule.match.path),
@@ -215,7 +223,7 @@ function compile(config: RoutingConfig, version: number): CompiledConfig {
   compiledByObject.set(config, result);
   if (version > 0) {
     if (compiledByVersion.size > 32) compiledByVersion.clear();
-    compiledByVersion.set(version, result);
+    compiledByVersion.set(version, { json, compiled: result });
   }
   return result;
 }

@@ -58,7 +58,7 @@ export async function action({ request }: ActionFunctionArgs) {
     const published = await publishRoutingVersion(runtime, staff.email, saved.version);
     return json<ActionResult>(published, { status: published.ok ? 200 : 502 });
   }
-  if (intent !== 'save')
+  if (intent !== 'save' && !publishToo)
     return json<ActionResult>({ ok: false, message: `Unknown action "${intent}".` }, { status: 400 });
   if (!comment)
     return json<ActionResult>(

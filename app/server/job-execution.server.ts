@@ -1,4 +1,10 @@
-import { GenerationError, ZERO_USAGE, type ChapterGenerator, type TokenUsage } from '~/domain/generation';
+import {
+  GenerationError,
+  isGenerationError,
+  ZERO_USAGE,
+  type ChapterGenerator,
+  type TokenUsage,
+} from '~/domain/generation';
 import { cloudRunCostMicros, tokenCostMicros, vercelCostMicros, type PriceTable } from '~/domain/prices';
 
 import type { Database } from './db/port.server';
@@ -101,10 +107,9 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
     return { outcome: completed ? 'succeeded' : 'abandoned', usage: result.usage };
   } catch (error) {
     await progress.flush().catch(() => undefined);
-    const failure =
-      error instanceof GenerationError
-        ? error
-        : new GenerationError(error instanceof Error ? error.message : String(error), 'worker_error', true);
+    const failure = isGenerationError(error)
+      ? error
+      : new GenerationError(error instanceof Error ? error.message : String(error), 'worker_error', true);
     const usage = usageOf(failure.usage);
     if (control.reason === 'shutdown') {
       const status = await releaseJob(db, job.id, workerId, usage);

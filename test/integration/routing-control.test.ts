@@ -1,0 +1,330 @@
+import { DEFAULT_ROUTING_CONFIG, type RoutingConfig } from '../../app/domain/routing';
+import { createApiToken } from '../../app/server/auth/api-tokens.server';
+import { createOfflineGenerator } from '../../app/server/generators/offline.server';
+import { silentLogger } from '../../app/server/log.server';
+import { activeRoutingConfig, forgetActiveRoutingConfig } from '../../app/server/routing-config.server';
+import {
+  publishRoutingVersion,
+  revertToVersion,
+  saveRoutingVersion,
+} from '../../app/server/services/routing-control.server';
+import { JobRunner } from '../../worker/job-runner';
+import { databaseTargets, type TestDatabase } from '../support/databases';
+import { jobRow, seededChapterIds } from '../support/fixtures';
+import { createTestApp, type TestApp } from '../support/remix-app';
+import { startVercelStandIn, type VercelStandIn } from '../support/vercel-stand-in';
+
+const withCanary = (canaryPercent: number, extra: Partial<RoutingConfig> = {}): RoutingConfig => ({
+  ...DEFAULT_ROUTING_CONFIG,
+  canaryPercent,
+  ...extra,
+});
+
+describe.each(databaseTargets())('routing control on $name', (target) => {
+  let vercel: VercelStandIn;
+  let test_: TestDatabase;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    vercel = await startVercelStandIn();
+  });
+  afterAll(() => vercel.close());
+
+  beforeEach(async () => {
+    vercel.items.clear();
+    vercel.patches.length = 0;
+    vercel.failWrites(null);
+    vercel.setReadsDown(false);
+    test_ = await target.create();
+    app = await createTestApp(test_.db, {
+      EDGE_CONFIG: vercel.connectionString,
+      VERCEL_API_TOKEN: vercel.apiToken,
+      VERCEL_API_URL: vercel.apiUrl,
+    });
+  });
+  afterEach(() => test_.drop());
+
+  const runtime = () => app.runtime;
+  const serving = async () => {
+    forgetActiveRoutingConfig(test_.db);
+    return activeRoutingConfig(runtime());
+  };
+
+  it('refuses an invalid config with a message per field and stores nothing', async () => {
+    const result = await saveRoutingVersion(
+      test_.db,
+      'ops@example.com',
+      { ...DEFAULT_ROUTING_CONFIG, canaryPercent: 140, stickyKey: 'moon' },
+      'bad',
+    );
+    expect(result).toEqual({
+      ok: false,
+      fields: { canaryPercent: ['must be between 0 and 100'], stickyKey: ['must be chapter, course or user'] },
+    });
+    expect(await test_.db.query('select 1 from public.control_config_versions')).toEqual([]);
+  });
+
+  it('saves a version with its diff, publishes it with the exact PATCH, and the router reads it back through the Edge Config SDK', async () => {
+    const saved = await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    expect(saved).toEqual({
+      ok: true,
+      version: 1,
+      diff: [{ path: 'canaryPercent', kind: 'changed', before: 100, after: 10 }],
+    });
+    expect((await serving()).source).toBe('default');
+
+    const published = await publishRoutingVersion(runtime(), 'ops@example.com', 1);
+    expect(published).toMatchObject({ ok: true, store: 'edge-config' });
+    expect(vercel.patches).toHaveLength(1);
+    const patch = vercel.patches[0];
+    expect(patch.authorization).toBe(`Bearer ${vercel.apiToken}`);
+    expect(patch.body).toEqual({
+      items: [
+        {
+          operation: 'upsert',
+          key: 'switchyard_routing',
+          value: { version: 1, config: withCanary(10), publishedAt: expect.any(String) },
+        },
+      ],
+    });
+    const active = await serving();
+    expect(active).toMatchObject({ version: 1, source: 'edge-config', config: { canaryPercent: 10 } });
+    const [row] = await test_.db.query<{ published_at: Date | null }>(
+      'select published_at from public.control_config_versions where version = 1',
+    );
+    expect(row.published_at).toBeInstanceOf(Date);
+  });
+
+  it('leaves a version unpublished when Vercel refuses the write, and publishes it on retry', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(25), 'Canary at 25%');
+    vercel.failWrites({ status: 500, message: 'Internal error' });
+    const failed = await publishRoutingVersion(runtime(), 'ops@example.com', 1);
+    expect(failed).toEqual({
+      ok: false,
+      version: 1,
+      message:
+        'Version 1 was not published: Vercel API answered 500: Internal error. It is saved; publish it again to retry.',
+    });
+    const [row] = await test_.db.query<{ published_at: Date | null; publish_error: string }>(
+      'select published_at, publish_error from public.control_config_versions',
+    );
+    expect(row).toEqual({ published_at: null, publish_error: 'Vercel API answered 500: Internal error' });
+    expect((await serving()).source).toBe('default');
+
+    vercel.failWrites(null);
+    expect(await publishRoutingVersion(runtime(), 'ops@example.com', 1)).toMatchObject({ ok: true });
+    expect(await serving()).toMatchObject({ version: 1, source: 'edge-config' });
+  });
+
+  it('serves the last version published in the database when Edge Config cannot be read', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(30), 'Canary at 30%');
+    await publishRoutingVersion(runtime(), 'ops@example.com', 1);
+    vercel.setReadsDown(true);
+    const active = await serving();
+    expect(active).toMatchObject({ version: 1, source: 'database', config: { canaryPercent: 30 } });
+    expect(active.readError).toMatch(/503|unavailable|Edge Config/i);
+  });
+
+  it('reverts by publishing an earlier version as a new one', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    await publishRoutingVersion(runtime(), 'ops@example.com', 1);
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(50), 'Canary at 50%');
+    await publishRoutingVersion(runtime(), 'ops@example.com', 2);
+    expect(await revertToVersion(runtime(), 'ops@example.com', 1)).toMatchObject({ ok: true, version: 3 });
+    expect(await serving()).toMatchObject({ version: 3, config: { canaryPercent: 10 } });
+    const [v3] = await test_.db.query<{ reverted_from: number; comment: string; diff: unknown }>(
+      'select reverted_from, comment, diff from public.control_config_versions where version = 3',
+    );
+    expect(v3).toEqual({
+      reverted_from: 1,
+      comment: 'Revert to version 1',
+      diff: [{ path: 'canaryPercent', kind: 'changed', before: 50, after: 10 }],
+    });
+    await expect(
+      test_.db.query('update public.control_config_versions set config = $1 where version = 1', [withCanary(99)]),
+    ).rejects.toThrow(/append-only/);
+    const audit = await test_.db.query<{ action: string }>(
+      `select action from public.audit_log where action like 'routing.%' order by id`,
+    );
+    expect(audit.map((row) => row.action)).toEqual([
+      'routing.save',
+      'routing.publish',
+      'routing.save',
+      'routing.publish',
+      'routing.save',
+      'routing.publish',
+    ]);
+  });
+
+  it('without Edge Config, publishing makes a version live in the database and says so', async () => {
+    const plain = await createTestApp(test_.db);
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(5), 'Canary at 5%');
+    const result = await publishRoutingVersion(plain.runtime, 'ops@example.com', 1);
+    expect(result).toMatchObject({
+      ok: true,
+      store: 'database',
+      message: expect.stringContaining('Edge Config is not configured'),
+    });
+    forgetActiveRoutingConfig(test_.db);
+    expect(await activeRoutingConfig(plain.runtime)).toMatchObject({ version: 1, source: 'database' });
+    expect(vercel.patches).toEqual([]);
+  });
+});
+
+describe.each(databaseTargets())('the edge and cloud paths on $name', (target) => {
+  let test_: TestDatabase;
+  let app: TestApp;
+  let chapters: string[];
+  let token: string;
+
+  beforeEach(async () => {
+    test_ = await target.create();
+    chapters = await seededChapterIds(test_.db);
+    app = await createTestApp(test_.db);
+    const admin = await app.staffSession('admin');
+    ({ token } = await createApiToken(
+      test_.db,
+      { id: admin.id, email: admin.email, displayName: 'a', role: 'admin' },
+      { name: 'CMS', scopes: ['submit', 'read'] },
+    ));
+  });
+  afterEach(() => test_.drop());
+
+  const submit = (chapterId: string) =>
+    app.request('/api/content/generate-chapter', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ chapter_id: chapterId }),
+    });
+
+  async function publish(config: RoutingConfig) {
+    const saved = await saveRoutingVersion(test_.db, 'ops@example.com', config, 'test');
+    if (!saved.ok) throw new Error(JSON.stringify(saved.fields));
+    await publishRoutingVersion(app.runtime, 'ops@example.com', saved.version);
+    return saved.version;
+  }
+
+  it('records the route decision on the job and in x-route-* headers', async () => {
+    const version = await publish(withCanary(100));
+    const response = await submit(chapters[0]);
+    expect(response.status).toBe(202);
+    expect(response.headers.get('x-route-config-version')).toBe(String(version));
+    expect(response.headers.get('x-route-rule')).toBe('generate');
+    expect(Number(response.headers.get('x-route-bucket'))).toBeGreaterThanOrEqual(0);
+    const { job_id } = (await response.json()) as { job_id: string };
+    expect(await jobRow(test_.db, job_id)).toMatchObject({
+      destination: 'cloud',
+      route_rule_id: 'generate',
+      config_version: version,
+      timeout_ms: 300000,
+      max_attempts: 3,
+    });
+  });
+
+  it('with the kill switch on, generates inside the request: 200 with the content, recorded as an edge job with its cost', async () => {
+    await publish(withCanary(100, { hybridEnabled: false }));
+    const response = await submit(chapters[0]);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-route-destination')).toBe('edge');
+    expect(response.headers.get('x-route-override')).toBe('kill-switch');
+    const body = (await response.json()) as Record<string, any>;
+    expect(body.content).toContain('Offline placeholder');
+    expect(body).toMatchObject({ status: 'succeeded', destination: 'edge', generator: 'offline' });
+    expect(body.cost.micros.vercel).toBeGreaterThan(0);
+    expect(body.cost.micros.cloud_run).toBe(0);
+    expect(app.wakes).toEqual([]);
+  });
+
+  it('answers 504 when the edge rule’s timeout passes, with the job recorded as failed: timeout', async () => {
+    await publish(
+      withCanary(100, { hybridEnabled: false, rules: [{ ...DEFAULT_ROUTING_CONFIG.rules[0], timeoutMs: 300 }] }),
+    );
+    app.runtime.generator = createOfflineGenerator({ delayMs: 100 });
+    const response = await submit(chapters[0]);
+    expect(response.status).toBe(504);
+    const body = (await response.json()) as { error: string; job_id: string; message: string };
+    expect(body).toMatchObject({
+      error: 'timeout',
+      message: "Generation did not finish within the route's timeout of 300 ms.",
+    });
+    expect(await jobRow(test_.db, body.job_id)).toMatchObject({
+      status: 'failed',
+      error_code: 'timeout',
+      destination: 'edge',
+      attempts: 1,
+    });
+  });
+
+  it('serves a chapter with an ETag, answers 304 while unchanged, and a new ETag after a new version', async () => {
+    const read = (etag?: string) =>
+      app.request(`/api/chapters/${chapters[0]}`, {
+        headers: { Authorization: `Bearer ${token}`, ...(etag ? { 'If-None-Match': etag } : {}) },
+      });
+    const first = await read();
+    expect(first.status).toBe(200);
+    expect(first.headers.get('cache-control')).toContain('stale-while-revalidate');
+    const etag = first.headers.get('etag')!;
+    expect(await first.json()).toMatchObject({ version: 0, content: null });
+    expect((await read(etag)).status).toBe(304);
+
+    await submit(chapters[0]);
+    await new JobRunner({ db: test_.db, generator: createOfflineGenerator({ delayMs: 0 }), log: silentLogger }).wake();
+    const changed = await read(etag);
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(await changed.json()).toMatchObject({ version: 1 });
+  });
+
+  it('lets ops save and publish from the Routing page form, refusing bad fields inline', async () => {
+    const ops = await app.staffSession('ops');
+    const page = await app.request('/routing', { cookie: ops.cookie });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Serving now');
+    expect(html).toContain('name="rules[0].match.path"');
+
+    const form = new URLSearchParams({
+      intent: 'save-publish',
+      comment: 'Canary to 12.5%',
+      hybridEnabled: 'on',
+      canaryPercent: '12.5',
+      stickyKey: 'chapter',
+      'rules[0].id': 'generate',
+      'rules[0].match.path': '/api/content/generate-*',
+      'rules[0].match.methods': 'POST',
+      'rules[0].destination': 'cloud',
+      'rules[0].priority': 'normal',
+      'rules[0].timeoutMs': '300000',
+      'rules[0].retry.maxRetries': '2',
+      'rules[0].retry.backoff': 'exponential',
+      'rules[0].retry.baseDelayMs': '1000',
+      'rules[0].retry.maxDelayMs': '60000',
+      'defaultRule.destination': 'edge',
+      'defaultRule.priority': 'high',
+      'defaultRule.timeoutMs': '10000',
+      'defaultRule.retry.maxRetries': '1',
+      'defaultRule.retry.backoff': 'none',
+      'defaultRule.retry.baseDelayMs': '0',
+      'defaultRule.retry.maxDelayMs': '0',
+    });
+    const bad = new URLSearchParams(form);
+    bad.set('rules[0].timeoutMs', '5');
+    const refused = await app.request('/routing', { method: 'POST', cookie: ops.cookie, body: bad });
+    expect(refused.status).toBe(400);
+    const refusedHtml = await refused.text();
+    expect(refusedHtml, refusedHtml.slice(refusedHtml.indexOf('<main'), refusedHtml.indexOf('<main') + 800)).toContain(
+      'must be at least 100 ms',
+    );
+
+    const saved = await app.request('/routing', { method: 'POST', cookie: ops.cookie, body: form });
+    expect(saved.status).toBe(200);
+    forgetActiveRoutingConfig(test_.db);
+    expect(await activeRoutingConfig(app.runtime)).toMatchObject({
+      version: 1,
+      config: { canaryPercent: 12.5, rules: [{ id: 'generate' }] },
+    });
+
+    const cm = await app.staffSession('content_manager');
+    expect((await app.request('/routing', { method: 'POST', cookie: cm.cookie, body: form })).status).toBe(403);
+  });
+});

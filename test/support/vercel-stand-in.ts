@@ -1,0 +1,82 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for the two Vercel endpoints Switchyard uses, in their wire formats:
+ * the REST API's `PATCH /v1/edge-config/{id}/items` (writes) and the Edge Config read endpoint
+ * the @vercel/edge-config SDK calls (`GET {base}/item/{key}?version=1`, `HEAD`, `/items`, `/digest`).
+ */
+export async function startVercelStandIn() {
+  const id = 'ecfg_switchyardtest';
+  const readToken = 'read-token-for-tests';
+  const apiToken = 'vercel-api-token-for-tests';
+  const items = new Map<string, unknown>();
+  const patches: { body: unknown; authorization: string | undefined; teamId: string | null }[] = [];
+  let writeFailure: { status: number; message: string } | null = null;
+  let readsDown = false;
+  let digest = 1;
+
+  const server = http.createServer(async (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://vercel');
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+      response.writeHead(status, { 'content-type': 'application/json', ...headers });
+      response.end(body === undefined ? undefined : JSON.stringify(body));
+    };
+
+    if (request.method === 'PATCH' && url.pathname === `/v1/edge-config/${id}/items`) {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        items: { operation: string; key: string; value: unknown }[];
+      };
+      patches.push({ body, authorization: request.headers.authorization, teamId: url.searchParams.get('teamId') });
+      if (request.headers.authorization !== `Bearer ${apiToken}`)
+        return send(403, { error: { code: 'forbidden', message: 'Not authorized' } });
+      if (writeFailure) return send(writeFailure.status, { error: { code: 'error', message: writeFailure.message } });
+      for (const item of body.items) {
+        if (!/^[\w-]+$/.test(item.key))
+          return send(400, { error: { code: 'bad_request', message: `Invalid key ${item.key}` } });
+        if (item.operation === 'upsert' || item.operation === 'create' || item.operation === 'update')
+          items.set(item.key, item.value);
+        if (item.operation === 'delete') items.delete(item.key);
+      }
+      digest += 1;
+      return send(200, { status: 'ok' });
+    }
+
+    if (url.pathname.startsWith(`/${id}/`)) {
+      if (readsDown) return send(503, { error: { code: 'unavailable', message: 'Edge Config is down' } });
+      if (request.headers.authorization !== `Bearer ${readToken}`)
+        return send(401, { error: { code: 'unauthorized', message: 'Unauthorized' } });
+      const rest = url.pathname.slice(id.length + 2);
+      const digestHeader = { 'x-edge-config-digest': String(digest) };
+      if (rest.startsWith('item/')) {
+        const key = decodeURIComponent(rest.slice('item/'.length));
+        if (!items.has(key)) return send(404, undefined, digestHeader);
+        return request.method === 'HEAD' ? send(200, undefined, digestHeader) : send(200, items.get(key), digestHeader);
+      }
+      if (rest === 'items') {
+        const keys = url.searchParams.getAll('key');
+        const entries = [...items].filter(([key]) => keys.length === 0 || keys.includes(key));
+        return send(200, Object.fromEntries(entries), digestHeader);
+      }
+      if (rest === 'digest') return send(200, String(digest));
+    }
+    send(404, { error: { code: 'not_found', message: 'Not found' } });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    apiUrl: base,
+    apiToken,
+    connectionString: `${base}/${id}?token=${readToken}`,
+    items,
+    patches,
+    failWrites: (failure: { status: number; message: string } | null) => void (writeFailure = failure),
+    setReadsDown: (down: boolean) => void (readsDown = down),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export type VercelStandIn = Awaited<ReturnType<typeof startVercelStandIn>>;
