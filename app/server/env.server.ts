@@ -50,6 +50,12 @@ const schema = z.object({
   VERCEL_API_TOKEN: z.string().min(1).optional(),
   VERCEL_TEAM_ID: z.string().min(1).optional(),
   VERCEL_API_URL: z.url().default('https://api.vercel.com'),
+  /** The Cloud Run worker service the Worker page reads and steers (all three, or none). */
+  CLOUD_RUN_PROJECT: z.string().min(1).optional(),
+  CLOUD_RUN_REGION: z.string().min(1).optional(),
+  CLOUD_RUN_SERVICE: z.string().min(1).optional(),
+  /** Tests and emulators only: the Cloud Run Admin API endpoint as http://host:port. */
+  CLOUD_RUN_API_ENDPOINT: z.url().optional(),
   /** JSON merged over the default price table (app/domain/prices.ts), e.g. {"cloudRun":{"vcpus":1}}. */
   PRICES_OVERRIDE: z
     .string()
@@ -106,6 +112,14 @@ const schemaWithRules = schema.superRefine((env, ctx) => {
       code: 'custom',
       path: [env.EDGE_CONFIG ? 'VERCEL_API_TOKEN' : 'EDGE_CONFIG'],
       message: 'set EDGE_CONFIG and VERCEL_API_TOKEN together',
+    });
+  }
+  const cloudRun = [env.CLOUD_RUN_PROJECT, env.CLOUD_RUN_REGION, env.CLOUD_RUN_SERVICE];
+  if (cloudRun.some(Boolean) && !cloudRun.every(Boolean)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['CLOUD_RUN_SERVICE'],
+      message: 'set CLOUD_RUN_PROJECT, CLOUD_RUN_REGION and CLOUD_RUN_SERVICE together',
     });
   }
   if (Boolean(env.SUPABASE_URL) !== Boolean(env.SUPABASE_ANON_KEY)) {
