@@ -3,6 +3,7 @@ export const paths = {
   overview: () => '/',
   jobs: () => '/jobs',
   job: (id: string) => `/jobs/${id}`,
+  submit: () => '/submit',
   batches: () => '/batches',
   batch: (id: string) => `/batches/${id}`,
   chapter: (id: string) => `/chapters/${id}`,

@@ -20,8 +20,12 @@ import { getStaff } from './server/auth/auth.server';
 import { publicEnv } from './server/env.server';
 import { getRuntime } from './server/runtime.server';
 import stylesheet from './styles/app.css';
+import dashboardStylesheet from './styles/dashboard.css';
 
-export const links: LinksFunction = () => [{ rel: 'stylesheet', href: stylesheet }];
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: stylesheet },
+  { rel: 'stylesheet', href: dashboardStylesheet },
+];
 
 export const meta: MetaFunction = () => [{ title: 'Switchyard' }];
 
@@ -34,6 +38,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 const NAV: { to: string; label: string; action: Action }[] = [
   { to: paths.overview(), label: 'Overview', action: 'jobs.view' },
   { to: paths.jobs(), label: 'Jobs', action: 'jobs.view' },
+  { to: paths.submit(), label: 'Queue', action: 'jobs.submit' },
   { to: paths.batches(), label: 'Batches', action: 'jobs.view' },
   { to: paths.routing(), label: 'Routing', action: 'routing.view' },
   { to: paths.costs(), label: 'Costs', action: 'costs.view' },

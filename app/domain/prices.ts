@@ -193,3 +193,30 @@ function deepMerge(base: unknown, patch: unknown): unknown {
   for (const [key, value] of Object.entries(patch)) result[key] = deepMerge(result[key], value);
   return result;
 }
+
+/**
+ * An upper bound for queuing `chapters` chapters before any is generated: their prompts at the
+ * input price and every chapter using all of max_tokens at the output price (cache savings
+ * not counted). Micro-dollars.
+ */
+export function estimateMaxCostMicros(
+  model: string,
+  promptTokensPerChapter: number,
+  maxTokens: number,
+  chapters: number,
+  table: PriceTable = DEFAULT_PRICES,
+): number {
+  const perChapter = tokenCostMicros(
+    table,
+    model,
+    {
+      inputTokens: promptTokensPerChapter,
+      outputTokens: maxTokens,
+      cacheWrite5mTokens: 0,
+      cacheWrite1hTokens: 0,
+      cacheReadTokens: 0,
+    },
+    new Date(),
+  );
+  return (perChapter.input + perChapter.output) * chapters;
+}

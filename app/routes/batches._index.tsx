@@ -1,10 +1,13 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
-import { useLoaderData } from '@remix-run/react';
+import { Link, useLoaderData } from '@remix-run/react';
 
+import { BatchProgress, formatEta } from '~/components/batch-progress';
 import { EmptyState } from '~/components/empty-state';
 import { formatAge, formatCount, formatMicros } from '~/components/format';
-import { presentBatchList } from '~/server/presenters/batch-list.server';
+import { useLiveJobs } from '~/components/use-live-jobs';
+import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
+import { presentBatchList } from '~/server/presenters/batch-list.server';
 import { getRuntime } from '~/server/runtime.server';
 
 export const meta: MetaFunction = () => [{ title: 'Batches · Switchyard' }];
@@ -17,17 +20,20 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export default function BatchesPage() {
   const { batches } = useLoaderData<typeof loader>();
+  useLiveJobs({ interested: (change) => change.event === 'status' && change.jobs.some((job) => job.batch_id) });
   return (
     <>
       <header className="page-header">
         <h1>Batches</h1>
-        <p className="lede">Chapters queued together, with how far each batch has come.</p>
+        <p className="lede">
+          Chapters queued together, with how far each batch has come. <Link to={paths.submit()}>Queue a batch →</Link>
+        </p>
       </header>
       <section className="panel">
         {batches.length === 0 ? (
           <EmptyState title="No batches yet">
-            A batch appears here once chapters are queued together through <code>POST /api/content/batch-generate</code>
-            .
+            <Link to={paths.submit()}>Queue a batch of chapters</Link>, or call{' '}
+            <code>POST /api/content/batch-generate</code>.
           </EmptyState>
         ) : (
           <table className="table">
@@ -51,21 +57,25 @@ export default function BatchesPage() {
                 <th scope="col" className="num">
                   Spend
                 </th>
+                <th scope="col">ETA</th>
                 <th scope="col">Submitted</th>
               </tr>
             </thead>
             <tbody>
               {batches.map((batch) => (
                 <tr key={batch.id}>
-                  <td>{batch.name}</td>
+                  <td>
+                    <Link to={paths.batch(batch.id)}>{batch.name}</Link>
+                  </td>
                   <td>
                     <BatchProgress {...batch} />
                   </td>
                   <td className="num">{formatCount(batch.succeeded)}</td>
-                  <td className="num">{formatCount(batch.failed)}</td>
+                  <td className="num">{formatCount(batch.failed + batch.cancelled)}</td>
                   <td className="num">{formatCount(batch.running)}</td>
                   <td className="num">{formatCount(batch.pending)}</td>
                   <td className="num">{formatMicros(batch.costMicros)}</td>
+                  <td>{formatEta(batch) ?? '—'}</td>
                   <td>
                     {batch.createdBy}, <time dateTime={batch.createdAt}>{formatAge(batch.createdAt)}</time>
                   </td>
@@ -76,30 +86,5 @@ export default function BatchesPage() {
         )}
       </section>
     </>
-  );
-}
-
-function BatchProgress(batch: {
-  total: number;
-  succeeded: number;
-  failed: number;
-  running: number;
-  cancelled: number;
-}) {
-  const done = batch.succeeded + batch.failed + batch.cancelled;
-  const share = (n: number) => `${batch.total === 0 ? 0 : (n / batch.total) * 100}%`;
-  return (
-    <div
-      className="progress"
-      role="progressbar"
-      aria-valuemin={0}
-      aria-valuemax={batch.total}
-      aria-valuenow={done}
-      aria-label={`${done} of ${batch.total} finished`}
-    >
-      <span className="progress-succeeded" style={{ width: share(batch.succeeded) }} />
-      <span className="progress-failed" style={{ width: share(batch.failed + batch.cancelled) }} />
-      <span className="progress-running" style={{ width: share(batch.running) }} />
-    </div>
   );
 }

@@ -1,80 +1,255 @@
-import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
-import { useLoaderData } from '@remix-run/react';
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
+import { useState } from 'react';
+import { z } from 'zod';
 
 import { EmptyState } from '~/components/empty-state';
-import { formatAge, formatCount, formatMicros } from '~/components/format';
-import { StatusBadge } from '~/components/status-badge';
-import { presentJobList } from '~/server/presenters/job-list.server';
+import { JobsTable } from '~/components/jobs-table';
+import { useLiveJobs } from '~/components/use-live-jobs';
+import { filtersToSearch, parseJobFilters } from '~/domain/job-filters';
+import { DESTINATIONS, JOB_STATUSES } from '~/domain/job-status';
+import { can } from '~/domain/permissions';
+import { knownModels } from '~/domain/prices';
+import { paths } from '~/paths';
+import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
+import { presentJobFilterOptions, presentJobList } from '~/server/presenters/job-list.server';
 import { getRuntime } from '~/server/runtime.server';
+import { cancelJobService, retryJobService } from '~/server/services/job-control.server';
 
 export const meta: MetaFunction = () => [{ title: 'Jobs · Switchyard' }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'jobs.view');
   const { db } = await getRuntime();
-  return json({ jobs: await presentJobList(db) });
+  const filters = parseJobFilters(new URL(request.url).searchParams);
+  const [page, options] = await Promise.all([presentJobList(db, filters), presentJobFilterOptions(db)]);
+  return json({ ...page, filters, options: { ...options, models: knownModels() } });
+}
+
+const BulkSchema = z.object({
+  intent: z.enum(['cancel', 'retry']),
+  ids: z.array(z.uuid()).min(1, 'Select at least one job.').max(200, 'Select at most 200 jobs at a time.'),
+  confirm: z.literal('yes', { message: 'Confirm the bulk action.' }),
+});
+
+export async function action({ request }: ActionFunctionArgs) {
+  const form = await request.formData();
+  const parsed = BulkSchema.safeParse({
+    intent: form.get('intent'),
+    ids: form.getAll('ids'),
+    confirm: form.get('confirm'),
+  });
+  if (!parsed.success)
+    return json({ ok: false, message: parsed.error.issues.map((issue) => issue.message).join(' ') }, { status: 400 });
+  const staff = await requirePermission(request, parsed.data.intent === 'cancel' ? 'jobs.cancel' : 'jobs.retry');
+  const runtime = await getRuntime();
+  let done = 0;
+  let skipped = 0;
+  for (const id of parsed.data.ids) {
+    const result =
+      parsed.data.intent === 'cancel'
+        ? await cancelJobService(runtime.db, staff.email, id)
+        : await retryJobService(runtime.db, staff.email, id);
+    if (result.ok) done += 1;
+    else skipped += 1;
+  }
+  if (parsed.data.intent === 'retry' && done > 0) runtime.wakeWorker();
+  const verb = parsed.data.intent === 'cancel' ? 'Cancelled or stopping' : 'Queued again';
+  return json({
+    ok: true,
+    message: `${verb}: ${done} job(s).${skipped ? ` ${skipped} skipped (already finished or not retryable).` : ''}`,
+  });
 }
 
 export default function JobsPage() {
-  const { jobs } = useLoaderData<typeof loader>();
+  const { jobs, nextCursor, filters, options } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const root = useRouteLoaderData<typeof rootLoader>('root');
+  const role = root?.staff?.role;
+  const mayAct = role ? can(role, 'jobs.cancel') : false;
+  const navigation = useNavigation();
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [confirming, setConfirming] = useState<'cancel' | 'retry' | null>(null);
+  const onPage = new Set(jobs.map((job) => job.id));
+  const firstPage = !filters.after;
+  // New jobs only matter on the first page; changes to shown jobs matter everywhere.
+  useLiveJobs({
+    interested: (change) =>
+      change.jobs.some(
+        (job) => onPage.has(job.id) || (firstPage && change.event === 'status' && job.status === 'pending'),
+      ),
+  });
+  const chosen = jobs.filter((job) => selected.has(job.id));
+
   return (
     <>
       <header className="page-header">
         <h1>Jobs</h1>
-        <p className="lede">The 50 newest chapter generation jobs.</p>
+        <p className="lede">
+          Every chapter generation, newest first, updating live. <Link to={paths.submit()}>Queue chapters →</Link>
+        </p>
       </header>
-      <section className="panel">
-        {jobs.length === 0 ? (
-          <EmptyState title="No jobs yet">
-            Jobs appear here once chapters are queued through <code>POST /api/content/generate-chapter</code>.
-          </EmptyState>
-        ) : (
-          <table className="table">
-            <caption className="visually-hidden">Newest jobs</caption>
-            <thead>
-              <tr>
-                <th scope="col">Status</th>
-                <th scope="col">Chapter</th>
-                <th scope="col">Course</th>
-                <th scope="col">Destination</th>
-                <th scope="col">Model</th>
-                <th scope="col">Progress</th>
-                <th scope="col">Attempts</th>
-                <th scope="col" className="num">
-                  Cost
-                </th>
-                <th scope="col">Age</th>
-              </tr>
-            </thead>
-            <tbody>
-              {jobs.map((job) => (
-                <tr key={job.id}>
-                  <td>
-                    <StatusBadge status={job.status} />
-                  </td>
-                  <td>{job.chapterTitle}</td>
-                  <td>{job.courseTitle}</td>
-                  <td>{job.destination}</td>
-                  <td>
-                    {job.model}
-                    {job.generator === 'offline' ? <span className="tag">offline</span> : null}
-                  </td>
-                  <td>
-                    {formatCount(job.progressOutputTokens)} / {formatCount(job.maxTokens)} tokens
-                  </td>
-                  <td>
-                    {job.attempts} / {job.maxAttempts}
-                  </td>
-                  <td className="num">{formatMicros(job.costMicros)}</td>
-                  <td>
-                    <time dateTime={job.createdAt}>{formatAge(job.createdAt)}</time>
-                  </td>
-                </tr>
+      {result ? (
+        <p className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
+          {result.message}
+        </p>
+      ) : null}
+      <section className="panel" aria-labelledby="filters-heading">
+        <h2 id="filters-heading" className="visually-hidden">
+          Filters
+        </h2>
+        <Form method="get" className="filters" preventScrollReset>
+          <label>
+            Search chapter
+            <input type="search" name="q" defaultValue={filters.q ?? ''} placeholder="title contains…" />
+          </label>
+          <label>
+            Status
+            <select name="status" defaultValue={filters.status ?? ''}>
+              <option value="">any</option>
+              {JOB_STATUSES.map((status) => (
+                <option key={status}>{status}</option>
               ))}
-            </tbody>
-          </table>
-        )}
+            </select>
+          </label>
+          <label>
+            Destination
+            <select name="destination" defaultValue={filters.destination ?? ''}>
+              <option value="">any</option>
+              {DESTINATIONS.map((destination) => (
+                <option key={destination}>{destination}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Model
+            <select name="model" defaultValue={filters.model ?? ''}>
+              <option value="">any</option>
+              {options.models.map((model) => (
+                <option key={model}>{model}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Rule
+            <input name="rule" defaultValue={filters.rule ?? ''} placeholder="e.g. generate" size={10} />
+          </label>
+          <label>
+            Config version
+            <select name="version" defaultValue={filters.version ?? ''}>
+              <option value="">any</option>
+              <option value="0">defaults</option>
+              {options.configVersions.map((version) => (
+                <option key={version} value={version}>
+                  v{version}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            From
+            <input type="date" name="from" defaultValue={filters.from ?? ''} />
+          </label>
+          <label>
+            To
+            <input type="date" name="to" defaultValue={filters.to ?? ''} />
+          </label>
+          {filters.batch ? <input type="hidden" name="batch" value={filters.batch} /> : null}
+          <div className="filter-actions">
+            <button type="submit" className="button">
+              Filter
+            </button>
+            <Link to={paths.jobs()} className="button-quiet">
+              Clear
+            </Link>
+          </div>
+        </Form>
+        {filters.batch ? (
+          <p className="hint">
+            Showing one batch. <Link to={paths.batch(filters.batch)}>Open the batch →</Link>
+          </p>
+        ) : null}
+      </section>
+
+      <section className="panel">
+        <Form method="post" onSubmit={() => setConfirming(null)}>
+          {mayAct ? (
+            <div className="bulk-bar" role="toolbar" aria-label="Bulk actions">
+              <span>{chosen.length} selected</span>
+              <button
+                type="button"
+                className="button-quiet"
+                disabled={chosen.length === 0}
+                onClick={() => setConfirming('cancel')}
+              >
+                Cancel selected
+              </button>
+              <button
+                type="button"
+                className="button-quiet"
+                disabled={chosen.length === 0}
+                onClick={() => setConfirming('retry')}
+              >
+                Retry selected
+              </button>
+              {confirming ? (
+                <span className="confirm" role="alertdialog" aria-label="Confirm bulk action">
+                  {confirming === 'cancel' ? `Cancel ${chosen.length} job(s)?` : `Retry ${chosen.length} job(s)?`}
+                  <input type="hidden" name="confirm" value="yes" />
+                  <button
+                    type="submit"
+                    name="intent"
+                    value={confirming}
+                    className={confirming === 'cancel' ? 'button-danger' : 'button'}
+                    disabled={navigation.state !== 'idle'}
+                  >
+                    Yes, {confirming}
+                  </button>
+                  <button type="button" className="button-quiet" onClick={() => setConfirming(null)}>
+                    No
+                  </button>
+                </span>
+              ) : null}
+            </div>
+          ) : null}
+          <JobsTable
+            jobs={jobs}
+            caption="Jobs"
+            selected={mayAct ? selected : undefined}
+            onToggle={(id) =>
+              setSelected((current) => {
+                const next = new Set(current);
+                if (next.has(id)) next.delete(id);
+                else next.add(id);
+                return next;
+              })
+            }
+            onToggleAll={(select) => setSelected(select ? new Set(jobs.map((job) => job.id)) : new Set())}
+            empty={
+              <EmptyState title={Object.keys(filters).length ? 'No job matches these filters' : 'No jobs yet'}>
+                {Object.keys(filters).length ? (
+                  <Link to={paths.jobs()}>Clear the filters</Link>
+                ) : (
+                  <>
+                    <Link to={paths.submit()}>Queue a chapter or a batch</Link>, or call{' '}
+                    <code>POST /api/content/generate-chapter</code>.
+                  </>
+                )}
+              </EmptyState>
+            }
+          />
+        </Form>
+        <nav className="pager" aria-label="Pages">
+          {filters.after ? (
+            <Link to={`${paths.jobs()}${filtersToSearch({ ...filters, after: undefined })}`}>← Newest</Link>
+          ) : (
+            <span />
+          )}
+          {nextCursor ? (
+            <Link to={`${paths.jobs()}${filtersToSearch(filters, { after: nextCursor })}`}>Older →</Link>
+          ) : null}
+        </nav>
       </section>
     </>
   );

@@ -124,7 +124,8 @@ function SupabaseSignIn({ redirectTo, serverError }: { redirectTo: string; serve
     setError(null);
     try {
       const { createClient } = await import('@supabase/supabase-js');
-      const supabase = createClient(env.supabaseUrl!, env.supabaseAnonKey!, { auth: { persistSession: false } });
+      // The session is kept in the browser too: live updates subscribe to Realtime as this user (RLS).
+      const supabase = createClient(env.supabaseUrl!, env.supabaseAnonKey!);
       const { data, error: signInError } = await supabase.auth.signInWithPassword({
         email: String(form.get('email')),
         password: String(form.get('password')),

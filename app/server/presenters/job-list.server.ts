@@ -1,3 +1,5 @@
+import type { JobFilters } from '~/domain/job-filters';
+import { decodeCursor, encodeCursor } from '~/domain/job-filters';
 import type { Destination, JobStatus } from '~/domain/job-status';
 
 import type { Queryable } from '../db/port.server';
@@ -5,6 +7,7 @@ import type { Queryable } from '../db/port.server';
 export interface JobListItem {
   id: string;
   status: JobStatus;
+  chapterId: string;
   chapterTitle: string;
   courseTitle: string;
   destination: Destination;
@@ -17,13 +20,54 @@ export interface JobListItem {
   costMicros: number;
   createdAt: Date;
   batchId: string | null;
+  cancelRequested: boolean;
+  routeRuleId: string | null;
+  configVersion: number | null;
 }
 
-/** The newest jobs first. */
-export async function presentJobList(db: Queryable, limit = 50): Promise<JobListItem[]> {
+export interface JobListPage {
+  jobs: JobListItem[];
+  /** Cursor for the next (older) page, or null on the last page. */
+  nextCursor: string | null;
+}
+
+export const PAGE_SIZE = 50;
+
+/**
+ * The newest jobs matching the filters, one keyset page at a time: `(created_at, id) < cursor`
+ * walks the created_at (or status / batch / chapter) index, so page 1,000 costs what page 1 does.
+ * A title search first finds the matching chapters (a small table), then their jobs by index.
+ */
+export async function presentJobList(db: Queryable, filters: JobFilters = {}, limit = PAGE_SIZE): Promise<JobListPage> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: (placeholder: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filters.status) add((p) => `j.status = ${p}`, filters.status);
+  if (filters.destination) add((p) => `j.destination = ${p}`, filters.destination);
+  if (filters.batch) add((p) => `j.batch_id = ${p}`, filters.batch);
+  if (filters.model) add((p) => `j.model = ${p}`, filters.model);
+  if (filters.rule) add((p) => `j.route_rule_id = ${p}`, filters.rule);
+  if (filters.version !== undefined) add((p) => `j.config_version = ${p}`, filters.version);
+  if (filters.from) add((p) => `j.created_at >= ${p}::date`, filters.from);
+  if (filters.to) add((p) => `j.created_at < ${p}::date + 1`, filters.to);
+  if (filters.q)
+    add(
+      (p) => `j.chapter_id in (select id from public.chapters where title ilike '%' || ${p} || '%')`,
+      filters.q.replace(/[%_\\]/g, '\\$&'),
+    );
+  if (filters.after) {
+    const cursor = decodeCursor(filters.after);
+    params.push(cursor.createdAt, cursor.id);
+    where.push(`(j.created_at, j.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  params.push(limit + 1);
   const rows = await db.query<{
     id: string;
     status: JobStatus;
+    chapter_id: string;
     chapter_title: string;
     course_title: string;
     destination: Destination;
@@ -36,31 +80,52 @@ export async function presentJobList(db: Queryable, limit = 50): Promise<JobList
     cost_total_micros: number;
     created_at: Date;
     batch_id: string | null;
+    cancel_requested_at: Date | null;
+    route_rule_id: string | null;
+    config_version: number | null;
   }>(
-    `select j.id, j.status, ch.title as chapter_title, c.title as course_title, j.destination, j.model,
-            j.generator, j.attempts, j.max_attempts, j.progress_output_tokens, j.max_tokens,
-            j.cost_total_micros, j.created_at, j.batch_id
+    `select j.id, j.status, j.chapter_id, ch.title as chapter_title, c.title as course_title, j.destination, j.model,
+            j.generator, j.attempts, j.max_attempts, j.progress_output_tokens, j.max_tokens, j.cost_total_micros,
+            j.created_at, j.batch_id, j.cancel_requested_at, j.route_rule_id, j.config_version
      from public.chapter_content_jobs j
      join public.chapters ch on ch.id = j.chapter_id
      join public.courses c on c.id = ch.course_id
+     ${where.length ? `where ${where.join(' and ')}` : ''}
      order by j.created_at desc, j.id desc
-     limit $1`,
-    [limit],
+     limit $${params.length}`,
+    params,
   );
-  return rows.map((row) => ({
-    id: row.id,
-    status: row.status,
-    chapterTitle: row.chapter_title,
-    courseTitle: row.course_title,
-    destination: row.destination,
-    model: row.model,
-    generator: row.generator,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    progressOutputTokens: row.progress_output_tokens,
-    maxTokens: row.max_tokens,
-    costMicros: row.cost_total_micros,
-    createdAt: row.created_at,
-    batchId: row.batch_id,
-  }));
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    jobs: page.map((row) => ({
+      id: row.id,
+      status: row.status,
+      chapterId: row.chapter_id,
+      chapterTitle: row.chapter_title,
+      courseTitle: row.course_title,
+      destination: row.destination,
+      model: row.model,
+      generator: row.generator,
+      attempts: row.attempts,
+      maxAttempts: row.max_attempts,
+      progressOutputTokens: row.progress_output_tokens,
+      maxTokens: row.max_tokens,
+      costMicros: row.cost_total_micros,
+      createdAt: row.created_at,
+      batchId: row.batch_id,
+      cancelRequested: row.cancel_requested_at !== null,
+      routeRuleId: row.route_rule_id,
+      configVersion: row.config_version,
+    })),
+    nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
+  };
+}
+
+/** Distinct values for the filter pickers (models, rules, config versions), from small tables where possible. */
+export async function presentJobFilterOptions(db: Queryable) {
+  const [versions] = await Promise.all([
+    db.query<{ version: number }>('select version from public.control_config_versions order by version desc limit 50'),
+  ]);
+  return { configVersions: versions.map((row) => row.version) };
 }

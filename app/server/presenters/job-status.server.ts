@@ -1,8 +1,44 @@
 import type { Queryable } from '../db/port.server';
 
+interface JobRecord {
+  id: string;
+  status: string;
+  chapter_id: string;
+  chapter_title: string;
+  chapter_version: number | null;
+  batch_id: string | null;
+  destination: string;
+  route_rule_id: string | null;
+  config_version: number | null;
+  model: string;
+  generator: string | null;
+  priority: string;
+  attempts: number;
+  max_attempts: number;
+  cancel_requested_at: Date | null;
+  progress_output_tokens: number;
+  max_tokens: number;
+  stop_reason: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cache_write_5m_tokens: number;
+  cache_write_1h_tokens: number;
+  cache_read_tokens: number;
+  busy_ms: number;
+  created_at: Date;
+  dispatched_at: Date | null;
+  started_at: Date | null;
+  first_token_at: Date | null;
+  finished_at: Date | null;
+  run_after: Date;
+  [cost: `cost_${string}_micros`]: number;
+}
+
 /** GET /api/jobs/:id — what a caller needs to follow one job, in the API's snake_case. */
 export async function presentJobStatus(db: Queryable, id: string) {
-  const [job] = await db.query<Record<string, unknown> & { cost_total_micros: number }>(
+  const [job] = await db.query<JobRecord>(
     `select j.*, ch.title as chapter_title, v.version as chapter_version
      from public.chapter_content_jobs j
      join public.chapters ch on ch.id = j.chapter_id
@@ -11,7 +47,7 @@ export async function presentJobStatus(db: Queryable, id: string) {
     [id],
   );
   if (!job) return null;
-  const micros = (key: string) => job[key] as number;
+  const micros = (key: `cost_${string}_micros`) => job[key];
   return {
     job_id: job.id,
     status: job.status,
@@ -96,5 +132,50 @@ export async function presentBatchStatus(db: Queryable, id: string) {
     cancel_requested: batch.cancel_requested_at !== null,
     created_by: batch.created_by,
     created_at: batch.created_at,
+  };
+}
+
+/** The Job page: the API view plus its timeline, its text so far or its result, and latencies. */
+export async function presentJobDetail(db: Queryable, id: string) {
+  const job = await presentJobStatus(db, id);
+  if (!job) return null;
+  const [events, [text], [course]] = await Promise.all([
+    db.query<{
+      id: number;
+      occurred_at: Date;
+      event: string;
+      from_status: string | null;
+      to_status: string | null;
+      attempt: number | null;
+      detail: Record<string, unknown>;
+    }>(
+      'select id, occurred_at, event, from_status, to_status, attempt, detail from public.job_events where job_id = $1 order by id',
+      [id],
+    ),
+    db.query<{ progress_text: string | null; content: string | null }>(
+      `select j.progress_text, v.content from public.chapter_content_jobs j
+       left join public.chapter_versions v on v.job_id = j.id where j.id = $1`,
+      [id],
+    ),
+    db.query<{ title: string }>(
+      'select c.title from public.chapters ch join public.courses c on c.id = ch.course_id where ch.id = $1',
+      [job.chapter_id],
+    ),
+  ]);
+  const t = job.timestamps as Record<string, Date | null>;
+  const span = (from: Date | null, to: Date | null) =>
+    from && to ? new Date(to).getTime() - new Date(from).getTime() : null;
+  return {
+    job,
+    courseTitle: course?.title ?? '',
+    events,
+    streamedText: text?.progress_text ?? null,
+    content: text?.content ?? null,
+    latency: {
+      queueWaitMs: span(t.created_at, t.started_at),
+      timeToFirstTokenMs: span(t.started_at, t.first_token_at),
+      generationMs: span(t.first_token_at, t.finished_at),
+      endToEndMs: span(t.created_at, t.finished_at),
+    },
   };
 }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
-import type { RouteDecision } from '~/domain/routing';
+import { routeRequest, type RouteDecision } from '~/domain/routing';
 import type { BatchGenerateInput, GenerateChapterInput } from '~/domain/submit-schemas';
 
 import { audit } from '../audit.server';
 import { executeJob, type ExecutionOutcome } from '../job-execution.server';
 import { createLogger } from '../log.server';
 import { claimJob, submitBatch, submitJob, type NewJob } from '../queue.server';
+import { activeRoutingConfig } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
 
 /**
@@ -174,4 +175,22 @@ export async function generateAtEdge(
     clearTimeout(timer);
   }
   return { jobIds: jobs.map((job) => job.id), batchId, outcomes, timedOut };
+}
+
+/**
+ * The route decision for a submission made from the dashboard: the same rules as the API path
+ * it stands for, so a chapter queued from a page goes where the API would send it.
+ */
+export async function decideRoute(
+  runtime: Runtime,
+  apiPath: string,
+  keys: { chapter?: string; course?: string; user?: string },
+): Promise<RouteDecision> {
+  const active = await activeRoutingConfig(runtime);
+  return routeRequest(
+    new Request(`http://switchyard.internal${apiPath}`, { method: 'POST' }),
+    active.config,
+    keys,
+    active.version,
+  );
 }

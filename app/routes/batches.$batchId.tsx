@@ -1,0 +1,114 @@
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react';
+import { useState } from 'react';
+import { z } from 'zod';
+
+import { BatchProgress, formatEta } from '~/components/batch-progress';
+import { formatCount, formatMicros } from '~/components/format';
+import { JobsTable } from '~/components/jobs-table';
+import { useLiveJobs } from '~/components/use-live-jobs';
+import { filtersToSearch } from '~/domain/job-filters';
+import { can } from '~/domain/permissions';
+import { paths } from '~/paths';
+import type { loader as rootLoader } from '~/root';
+import { requirePermission } from '~/server/auth/auth.server';
+import { presentBatchList } from '~/server/presenters/batch-list.server';
+import { presentJobList } from '~/server/presenters/job-list.server';
+import { getRuntime } from '~/server/runtime.server';
+import { cancelBatchService } from '~/server/services/job-control.server';
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${data?.batch.name ?? 'Batch'} · Batches · Switchyard` },
+];
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  await requirePermission(request, 'jobs.view');
+  const id = z.uuid().safeParse(params.batchId);
+  if (!id.success) throw new Response('That is not a batch id.', { status: 404, statusText: 'Not Found' });
+  const { db } = await getRuntime();
+  const [[batch], page] = await Promise.all([
+    presentBatchList(db, 1, id.data),
+    presentJobList(db, { batch: id.data }, 200),
+  ]);
+  if (!batch) throw new Response('No batch has this id.', { status: 404, statusText: 'Not Found' });
+  return json({ batch, jobs: page.jobs, more: page.nextCursor !== null });
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const staff = await requirePermission(request, 'jobs.cancel');
+  const form = await request.formData();
+  const id = z.uuid().safeParse(params.batchId);
+  if (!id.success) return json({ ok: false, message: 'Unknown batch.' }, { status: 404 });
+  if (form.get('confirm') !== 'yes')
+    return json({ ok: false, message: 'Confirm to cancel the batch.' }, { status: 400 });
+  const { db } = await getRuntime();
+  const counts = await cancelBatchService(db, staff.email, id.data);
+  if (!counts) return json({ ok: false, message: 'No batch has this id.' }, { status: 404 });
+  return json({
+    ok: true,
+    message: `${counts.cancelled} pending job(s) cancelled; ${counts.stopping} running job(s) are being stopped.`,
+  });
+}
+
+export default function BatchPage() {
+  const { batch, jobs, more } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const root = useRouteLoaderData<typeof rootLoader>('root');
+  const [armed, setArmed] = useState(false);
+  useLiveJobs({
+    interested: (change) =>
+      change.jobs.some((job) => job.batch_id === batch.id || jobs.some((shown) => shown.id === job.id)),
+  });
+  const unfinished = batch.pending + batch.running;
+  return (
+    <>
+      <header className="page-header">
+        <p className="eyebrow">
+          <Link to={paths.batches()}>Batches</Link>
+        </p>
+        <h1>{batch.name}</h1>
+        <p className="lede">
+          {formatCount(batch.total)} chapters by {batch.createdBy} · spent {formatMicros(batch.costMicros)} · ETA{' '}
+          {formatEta(batch) ?? '—'}
+        </p>
+      </header>
+      {result ? (
+        <p className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
+          {result.message}
+        </p>
+      ) : null}
+      <section className="panel">
+        <BatchProgress {...batch} />
+        <p className="hint">
+          {batch.succeeded} succeeded · {batch.failed} failed · {batch.cancelled} cancelled · {batch.running} running ·{' '}
+          {batch.pending} pending
+        </p>
+        {root?.staff && can(root.staff.role, 'jobs.cancel') && unfinished > 0 ? (
+          <Form method="post" className="inline-form">
+            <label className="inline-check">
+              <input
+                type="checkbox"
+                name="confirm"
+                value="yes"
+                checked={armed}
+                onChange={(event) => setArmed(event.target.checked)}
+              />{' '}
+              Cancel the {unfinished} unfinished job(s)
+            </label>
+            <button type="submit" className="button-danger" disabled={!armed}>
+              Cancel batch
+            </button>
+          </Form>
+        ) : null}
+      </section>
+      <section className="panel">
+        <JobsTable jobs={jobs} caption="Jobs of this batch" empty={<p className="hint">This batch has no jobs.</p>} />
+        {more ? (
+          <p>
+            <Link to={`${paths.jobs()}${filtersToSearch({ batch: batch.id })}`}>All jobs of this batch →</Link>
+          </p>
+        ) : null}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,336 @@
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
+import { useMemo, useState, type ChangeEvent } from 'react';
+
+import { formatMicros } from '~/components/format';
+import { parseChapterIdsCsv } from '~/domain/csv-ids';
+import { DEFAULT_MODEL, estimateMaxCostMicros, knownModels } from '~/domain/prices';
+import { BatchGenerateSchema, DEFAULT_MAX_TOKENS, fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
+import { paths } from '~/paths';
+import { requirePermission } from '~/server/auth/auth.server';
+import { presentCatalog } from '~/server/presenters/catalog.server';
+import { getRuntime } from '~/server/runtime.server';
+import { decideRoute, generateAtEdge, queueBatch, queueChapter } from '~/server/services/submit.server';
+
+export const meta: MetaFunction = () => [{ title: 'Queue chapters · Switchyard' }];
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requirePermission(request, 'jobs.submit');
+  const { db } = await getRuntime();
+  return json({ courses: await presentCatalog(db), models: knownModels() });
+}
+
+type ActionResult = {
+  ok: false;
+  message: string;
+  fields?: Record<string, string[]>;
+  csvErrors?: { line: number; text: string; problem: string }[];
+};
+
+export async function action({ request }: ActionFunctionArgs) {
+  const staff = await requirePermission(request, 'jobs.submit');
+  const runtime = await getRuntime();
+  const form = await request.formData();
+  const submitter = { actor: staff.email, scope: `staff:${staff.id}` };
+  const options = {
+    model: String(form.get('model') || DEFAULT_MODEL),
+    max_tokens: Number(form.get('max_tokens') || DEFAULT_MAX_TOKENS),
+    ...(form.get('priority') ? { priority: String(form.get('priority')) } : {}),
+    idempotency_key: String(form.get('idempotency_key') || '') || undefined,
+  };
+  const catalog = await presentCatalog(runtime.db);
+  const courseOf = new Map(
+    catalog.flatMap((course) => course.chapters.map((chapter) => [chapter.id, course.id] as const)),
+  );
+
+  if (form.get('mode') === 'single') {
+    const parsed = GenerateChapterSchema.safeParse({ chapter_id: String(form.get('chapter_id') ?? ''), ...options });
+    if (!parsed.success)
+      return json<ActionResult>(
+        { ok: false, message: 'Check the highlighted fields.', fields: fieldErrors(parsed.error) },
+        { status: 400 },
+      );
+    const course = courseOf.get(parsed.data.chapter_id);
+    if (!course)
+      return json<ActionResult>(
+        { ok: false, message: 'That chapter no longer exists.', fields: { chapter_id: ['no chapter has this id'] } },
+        { status: 422 },
+      );
+    const decision = await decideRoute(runtime, '/api/content/generate-chapter', {
+      chapter: parsed.data.chapter_id,
+      course,
+      user: staff.email,
+    });
+    if (decision.destination === 'cloud') {
+      const { jobId } = await queueChapter(runtime, submitter, parsed.data, decision);
+      return redirect(paths.job(jobId));
+    }
+    const { jobIds } = await generateAtEdge(runtime, submitter, [parsed.data.chapter_id], parsed.data, decision);
+    return redirect(paths.job(jobIds[0]));
+  }
+
+  const picked = form.getAll('chapter_ids').map(String);
+  const csv = parseChapterIdsCsv(String(form.get('csv') ?? ''), new Set(courseOf.keys()));
+  if (csv.errors.length > 0) {
+    return json<ActionResult>(
+      {
+        ok: false,
+        message: `${csv.errors.length} line(s) of the pasted ids are wrong; nothing was queued.`,
+        csvErrors: csv.errors,
+      },
+      { status: 400 },
+    );
+  }
+  const ids = [...new Set([...picked, ...csv.ids])];
+  const parsed = BatchGenerateSchema.safeParse({
+    chapter_ids: ids,
+    name: String(form.get('name') || '') || undefined,
+    ...options,
+  });
+  if (!parsed.success)
+    return json<ActionResult>(
+      { ok: false, message: 'Check the highlighted fields.', fields: fieldErrors(parsed.error) },
+      { status: 400 },
+    );
+  const decision = await decideRoute(runtime, '/api/content/batch-generate', {
+    chapter: ids[0],
+    course: courseOf.get(ids[0]),
+    user: staff.email,
+  });
+  if (decision.destination === 'cloud') {
+    const { batchId } = await queueBatch(runtime, submitter, parsed.data, decision);
+    return redirect(paths.batch(batchId));
+  }
+  const { batchId } = await generateAtEdge(runtime, submitter, ids, parsed.data, decision, {
+    name: parsed.data.name ?? `${ids.length} chapters`,
+  });
+  return redirect(paths.batch(batchId!));
+}
+
+export default function SubmitPage() {
+  const { courses, models } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const busy = navigation.state !== 'idle';
+  const [mode, setMode] = useState<'single' | 'batch'>('batch');
+  const [model, setModel] = useState(DEFAULT_MODEL);
+  const [maxTokens, setMaxTokens] = useState(DEFAULT_MAX_TOKENS);
+  const [chapterId, setChapterId] = useState('');
+  const [picked, setPicked] = useState<Set<string>>(new Set());
+  const [csv, setCsv] = useState('');
+  const chapters = useMemo(
+    () => new Map(courses.flatMap((course) => course.chapters.map((chapter) => [chapter.id, chapter] as const))),
+    [courses],
+  );
+  const csvCheck = useMemo(() => parseChapterIdsCsv(csv, new Set(chapters.keys())), [csv, chapters]);
+  const selection = mode === 'single' ? (chapterId ? [chapterId] : []) : [...new Set([...picked, ...csvCheck.ids])];
+  const promptTokens =
+    selection.reduce((sum, id) => sum + (chapters.get(id)?.promptTokens ?? 0), 0) / Math.max(1, selection.length);
+  const estimate =
+    selection.length > 0 && Number.isFinite(maxTokens) && maxTokens > 0
+      ? estimateMaxCostMicros(model, promptTokens, maxTokens, selection.length)
+      : 0;
+  const fields = result?.fields ?? {};
+  const toggle = (id: string) =>
+    setPicked((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  const onFile = async (event: ChangeEvent<HTMLInputElement>) => {
+    const file = event.target.files?.[0];
+    if (file) setCsv(await file.text());
+  };
+
+  return (
+    <>
+      <header className="page-header">
+        <h1>Queue chapters</h1>
+        <p className="lede">Generate one chapter, or many at once as a batch. Each is routed by the published rules.</p>
+      </header>
+      {result ? (
+        <div className="toast toast-error" role="alert">
+          <p>{result.message}</p>
+          {result.csvErrors ? (
+            <ul>
+              {result.csvErrors.map((error) => (
+                <li key={error.line}>
+                  Line {error.line}: <code>{error.text}</code> {error.problem}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
+      ) : null}
+      <div className="tabs" role="tablist" aria-label="What to queue">
+        <button
+          type="button"
+          role="tab"
+          aria-selected={mode === 'batch'}
+          className={mode === 'batch' ? 'tab active' : 'tab'}
+          onClick={() => setMode('batch')}
+        >
+          A batch
+        </button>
+        <button
+          type="button"
+          role="tab"
+          aria-selected={mode === 'single'}
+          className={mode === 'single' ? 'tab active' : 'tab'}
+          onClick={() => setMode('single')}
+        >
+          One chapter
+        </button>
+      </div>
+      <Form
+        method="post"
+        className="panel submit-form"
+        aria-label={mode === 'single' ? 'Queue one chapter' : 'Queue a batch'}
+      >
+        <input type="hidden" name="mode" value={mode} />
+        {mode === 'single' ? (
+          <label>
+            Chapter
+            <select
+              name="chapter_id"
+              value={chapterId}
+              onChange={(event) => setChapterId(event.target.value)}
+              required
+              aria-invalid={Boolean(fields.chapter_id)}
+            >
+              <option value="">Choose a chapter…</option>
+              {courses.map((course) => (
+                <optgroup key={course.id} label={course.title}>
+                  {course.chapters.map((chapter) => (
+                    <option key={chapter.id} value={chapter.id}>
+                      {chapter.position}. {chapter.title}
+                      {chapter.version > 0 ? ` (v${chapter.version})` : ''}
+                    </option>
+                  ))}
+                </optgroup>
+              ))}
+            </select>
+            {fields.chapter_id ? <span className="field-error">{fields.chapter_id[0]}</span> : null}
+          </label>
+        ) : (
+          <>
+            <label>
+              Batch name
+              <input name="name" placeholder="e.g. PostgreSQL course, first draft" />
+            </label>
+            <fieldset className="chapter-picker">
+              <legend>Chapters</legend>
+              {courses.map((course) => {
+                const all = course.chapters.every((chapter) => picked.has(chapter.id));
+                return (
+                  <div key={course.id} className="course-group">
+                    <label className="inline-check course-title">
+                      <input
+                        type="checkbox"
+                        checked={all}
+                        onChange={() =>
+                          setPicked((current) => {
+                            const next = new Set(current);
+                            for (const chapter of course.chapters) {
+                              if (all) next.delete(chapter.id);
+                              else next.add(chapter.id);
+                            }
+                            return next;
+                          })
+                        }
+                        aria-label={`All chapters of ${course.title}`}
+                      />
+                      {course.title}
+                    </label>
+                    {course.chapters.map((chapter) => (
+                      <label key={chapter.id} className="inline-check">
+                        <input
+                          type="checkbox"
+                          name="chapter_ids"
+                          value={chapter.id}
+                          checked={picked.has(chapter.id)}
+                          onChange={() => toggle(chapter.id)}
+                        />
+                        {chapter.position}. {chapter.title}
+                      </label>
+                    ))}
+                  </div>
+                );
+              })}
+            </fieldset>
+            <label>
+              Or paste chapter ids (one per line, or a CSV whose first column is the id)
+              <textarea
+                name="csv"
+                rows={4}
+                value={csv}
+                onChange={(event) => setCsv(event.target.value)}
+                spellCheck={false}
+                aria-describedby="csv-check"
+              />
+            </label>
+            <label>
+              …or upload a CSV file
+              <input type="file" accept=".csv,text/csv,text/plain" onChange={onFile} />
+            </label>
+            <div id="csv-check" aria-live="polite">
+              {csvCheck.errors.length > 0 ? (
+                <ul className="csv-errors">
+                  {csvCheck.errors.map((error) => (
+                    <li key={error.line} className="field-error">
+                      Line {error.line}: <code>{error.text}</code> {error.problem}
+                    </li>
+                  ))}
+                </ul>
+              ) : csvCheck.ids.length > 0 ? (
+                <p className="hint">{csvCheck.ids.length} pasted id(s) look right.</p>
+              ) : null}
+            </div>
+            {fields.chapter_ids ? <span className="field-error">{fields.chapter_ids[0]}</span> : null}
+          </>
+        )}
+        <div className="form-grid">
+          <label>
+            Model
+            <select name="model" value={model} onChange={(event) => setModel(event.target.value)}>
+              {models.map((name) => (
+                <option key={name}>{name}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Max tokens per chapter
+            <input
+              name="max_tokens"
+              type="number"
+              min={1}
+              max={64000}
+              value={maxTokens}
+              onChange={(event) => setMaxTokens(Number(event.target.value))}
+              aria-invalid={Boolean(fields.max_tokens)}
+            />
+            {fields.max_tokens ? <span className="field-error">{fields.max_tokens[0]}</span> : null}
+          </label>
+          <label>
+            Priority
+            <select name="priority" defaultValue="">
+              <option value="">as the route says</option>
+              <option value="high">high</option>
+              <option value="normal">normal</option>
+              <option value="low">low</option>
+            </select>
+          </label>
+        </div>
+        <p className="estimate" aria-live="polite" data-testid="estimate">
+          {selection.length === 0
+            ? 'Choose chapters to see an estimate.'
+            : `${selection.length} chapter(s): at most ${formatMicros(estimate)} (every chapter using all its max tokens; prompt caching makes it cheaper).`}
+        </p>
+        <button type="submit" className="button" disabled={busy || (mode === 'batch' && csvCheck.errors.length > 0)}>
+          {busy ? 'Queuing…' : mode === 'single' ? 'Queue chapter' : `Queue ${selection.length || ''} chapter(s)`}
+        </button>
+      </Form>
+    </>
+  );
+}
