@@ -80,6 +80,9 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
   const usageOf = (tokens: TokenUsage | undefined): AttemptUsage => {
     const busyMs = performance.now() - startedAt;
     const usage = tokens ?? ZERO_USAGE;
+    // The offline generator spends nothing: its jobs record tokens but no cost, so charts never
+    // show invented money.
+    if (generator.name === 'offline') return { ...usage, generator: generator.name, busyMs };
     const tokenCost = tokenCostMicros(options.prices, job.model, usage, new Date());
     return {
       ...usage,

@@ -1,5 +1,6 @@
 import { DEFAULT_ROUTING_CONFIG, type RoutingConfig } from '../../app/domain/routing';
 import { createApiToken } from '../../app/server/auth/api-tokens.server';
+import { createAnthropicGenerator } from '../../app/server/generators/anthropic.server';
 import { createOfflineGenerator } from '../../app/server/generators/offline.server';
 import { silentLogger } from '../../app/server/log.server';
 import { activeRoutingConfig, forgetActiveRoutingConfig } from '../../app/server/routing-config.server';
@@ -12,6 +13,7 @@ import { JobRunner } from '../../worker/job-runner';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { jobRow, seededChapterIds } from '../support/fixtures';
 import { createTestApp, type TestApp } from '../support/remix-app';
+import { startAnthropicStandIn } from '../support/anthropic-stand-in';
 import { startVercelStandIn, type VercelStandIn } from '../support/vercel-stand-in';
 
 const withCanary = (canaryPercent: number, extra: Partial<RoutingConfig> = {}): RoutingConfig => ({
@@ -223,14 +225,23 @@ describe.each(databaseTargets())('the edge and cloud paths on $name', (target) =
 
   it('with the kill switch on, generates inside the request: 200 with the content, recorded as an edge job with its cost', async () => {
     await publish(withCanary(100, { hybridEnabled: false }));
+    const anthropic = await startAnthropicStandIn();
+    app.runtime.generator = createAnthropicGenerator({ apiKey: 'sk-ant-test', baseURL: anthropic.url, maxRetries: 0 });
     const response = await submit(chapters[0]);
+    await anthropic.close();
     expect(response.status).toBe(200);
     expect(response.headers.get('x-route-destination')).toBe('edge');
     expect(response.headers.get('x-route-override')).toBe('kill-switch');
     const body = (await response.json()) as Record<string, any>;
-    expect(body.content).toContain('Offline placeholder');
-    expect(body).toMatchObject({ status: 'succeeded', destination: 'edge', generator: 'offline' });
+    expect(body.content).toBe('# A Chapter\n\nIt begins with a sentence, and then another.\n');
+    expect(body).toMatchObject({
+      status: 'succeeded',
+      destination: 'edge',
+      generator: 'anthropic',
+      usage: { input_tokens: 1200 },
+    });
     expect(body.cost.micros.vercel).toBeGreaterThan(0);
+    expect(body.cost.micros.input).toBe(2400);
     expect(body.cost.micros.cloud_run).toBe(0);
     expect(app.wakes).toEqual([]);
   });

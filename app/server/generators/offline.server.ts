@@ -67,7 +67,7 @@ function offlineChapter(request: GenerationRequest): string[] {
     `# ${request.chapter.title}\n\n`,
     `> Offline placeholder: written by Switchyard's offline generator, not by a model. `,
     `Set ANTHROPIC_API_KEY to generate real content.\n\n`,
-    `This chapter of *${request.course.title}* is for ${request.course.audience || 'its readers'}.\n\n`,
+    `This chapter of *${request.course.title}* is for ${(request.course.audience || 'its readers').replace(/\.$/, '')}.\n\n`,
   ];
   for (const bullet of bullets.length > 0 ? bullets : ['Overview']) {
     pieces.push(`## ${bullet}\n\n`);

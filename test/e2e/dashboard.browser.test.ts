@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+import { demoEmail, DEMO_PASSWORD } from '../../app/server/auth/bootstrap.server';
+import { startApp, type AppProcess } from '../support/app-process';
+
+/**
+ * The dashboard in a real headless Chromium against `npm start`'s server on a clean embedded
+ * database. Screenshots land in test-results/screenshots. Skipped, saying so, where Chromium is
+ * not installed (`apt-get install -y chromium`; .ci/run installs it).
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = path.resolve('test-results/screenshots');
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium)
+  console.warn(`\n  ${CHROMIUM} not found: browser tests are skipped. Install it with: apt-get install -y chromium\n`);
+
+describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
+  let dataDir: string;
+  let app: AppProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-browser-'));
+    await mkdir(SCREENSHOTS, { recursive: true });
+    app = await startApp({ PGLITE_DATA_DIR: dataDir });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function signedIn(role: 'content_manager' | 'finance' | 'ops'): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(app.url);
+    await page.getByLabel('Email').fill(demoEmail(role));
+    await page.getByLabel('Password').fill(DEMO_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    return page;
+  }
+
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+  it('lets a content manager queue a batch, watch it live, cancel a job and read a finished chapter', async () => {
+    const page = await signedIn('content_manager');
+    await shot(page, '01-overview');
+    await page.getByRole('link', { name: 'Queue' }).click();
+    await page.getByRole('checkbox', { name: 'All chapters of PostgreSQL for Application Developers' }).check();
+    await page.getByRole('checkbox', { name: 'All chapters of A Practical Introduction to TypeScript' }).check();
+    await page.getByLabel('Batch name').fill('Browser test batch');
+    await page.getByTestId('estimate').getByText('9 chapter(s)').waitFor();
+    await shot(page, '02-queue');
+    await page.getByRole('button', { name: /Queue 9 chapter/ }).click();
+    await page.getByRole('heading', { name: 'Browser test batch' }).waitFor();
+
+    // From here on the page must never reload: live updates patch it in place.
+    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+    const rows = page.locator('tr[data-job-id]');
+    await expect.poll(() => rows.count()).toBe(9);
+    await expect
+      .poll(() => page.locator('tr[data-status="succeeded"]').count(), { timeout: 20_000 })
+      .toBeGreaterThan(0);
+    await shot(page, '03-batch-live');
+
+    const pending = page.locator('tr[data-status="pending"]').last();
+    const pendingTitle = await pending.locator('a').innerText();
+    await pending.locator('a').click();
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await page.getByText('Cancelled.').waitFor();
+    await page.locator('.badge-cancelled').first().waitFor();
+    await shot(page, '04-job-cancelled');
+    expect(await page.getByRole('heading', { level: 1 }).innerText()).toContain(pendingTitle);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
+    await page.locator('tr[data-status="succeeded"] a').first().click();
+    await page.getByRole('heading', { name: 'Result' }).waitFor();
+    await expect
+      .poll(() => page.getByRole('article', { name: 'Generated chapter' }).innerText())
+      .toContain('Offline placeholder');
+    await shot(page, '05-job-result');
+    expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+  });
+
+  it('refuses the Routing page to a content manager, and shows it to ops', async () => {
+    const cm = await signedIn('content_manager');
+    expect(await cm.getByRole('link', { name: 'Routing' }).count()).toBe(0);
+    const response = await cm.goto(`${app.url}/routing`);
+    expect(response?.status()).toBe(403);
+    await cm.getByText('may not do this').waitFor();
+    await shot(cm, '06-routing-refused');
+
+    const ops = await signedIn('ops');
+    await ops.getByRole('link', { name: 'Routing' }).click();
+    await ops.getByRole('heading', { name: 'Serving now' }).waitFor();
+    await ops.getByLabel('Canary percentage slider').fill('25');
+    await ops.getByTestId('canary-preview').getByText('at 25%').waitFor();
+    await shot(ops, '07-routing');
+  });
+});
