@@ -9,6 +9,7 @@ export const paths = {
   chapter: (id: string) => `/chapters/${id}`,
   routing: () => '/routing',
   costs: () => '/costs',
+  latency: () => '/latency',
   worker: () => '/worker',
   signIn: (redirectTo?: string) => (redirectTo ? `/sign-in?redirectTo=${encodeURIComponent(redirectTo)}` : '/sign-in'),
   signOut: () => '/sign-out',

@@ -1,9 +1,16 @@
-import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
-import { useLoaderData } from '@remix-run/react';
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Form, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react';
+import { z } from 'zod';
 
+import { ChartPanel } from '~/components/chart-panel';
 import { formatMicros } from '~/components/format';
-import { presentOverview } from '~/server/presenters/overview.server';
+import { costCharts } from '~/domain/chart-data';
+import { can } from '~/domain/permissions';
+import type { loader as rootLoader } from '~/root';
+import { audit } from '~/server/audit.server';
 import { requirePermission } from '~/server/auth/auth.server';
+import { parseRange } from '~/server/presenters/range.server';
+import { presentCosts } from '~/server/presenters/analytics.server';
 import { getRuntime } from '~/server/runtime.server';
 
 export const meta: MetaFunction = () => [{ title: 'Costs · Switchyard' }];
@@ -11,29 +18,137 @@ export const meta: MetaFunction = () => [{ title: 'Costs · Switchyard' }];
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'costs.view');
   const { db } = await getRuntime();
-  const overview = await presentOverview(db);
-  return json({ monthToDateCostMicros: overview.monthToDateCostMicros });
+  const range = parseRange(new URL(request.url).searchParams);
+  return json({ costs: await presentCosts(db, range) });
+}
+
+const BudgetSchema = z.object({
+  amount: z.coerce.number({ message: 'Enter an amount in dollars.' }).min(0, 'Enter 0 or more.').max(10_000_000),
+});
+
+export async function action({ request }: ActionFunctionArgs) {
+  const staff = await requirePermission(request, 'budgets.edit');
+  const parsed = BudgetSchema.safeParse({ amount: (await request.formData()).get('amount') });
+  if (!parsed.success) return json({ ok: false, message: parsed.error.issues[0].message }, { status: 400 });
+  const { db } = await getRuntime();
+  const micros = Math.round(parsed.data.amount * 1_000_000);
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `insert into public.cost_budgets (month, amount_micros, set_by) values (date_trunc('month', now() at time zone 'utc')::date, $1, $2)
+       on conflict (month) do update set amount_micros = excluded.amount_micros, set_by = excluded.set_by, set_at = now()`,
+      [micros, staff.email],
+    );
+    await audit(tx, {
+      actor: staff.email,
+      action: 'budget.set',
+      targetType: 'budget',
+      detail: { amount_micros: micros },
+    });
+  });
+  return json({ ok: true, message: `This month's budget is now ${formatMicros(micros)}.` });
 }
 
 export default function CostsPage() {
-  const { monthToDateCostMicros } = useLoaderData<typeof loader>();
+  const { costs } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const root = useRouteLoaderData<typeof rootLoader>('root');
+  const charts = costCharts(costs);
+  const csv = (id: string) => `/costs/csv?chart=${id}&from=${costs.range.from}&to=${costs.range.to}`;
+  const { month } = costs;
+  const over = month.budgetMicros !== null && month.projectedMicros > month.budgetMicros;
   return (
     <>
       <header className="page-header">
         <h1>Costs</h1>
-        <p className="lede">What generation costs, summed from the jobs.</p>
+        <p className="lede">
+          What generation cost, by day finished (UTC), summed from the jobs. Red markers are routing config changes.
+        </p>
       </header>
-      <section className="panel">
+      {result ? (
+        <p className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
+          {result.message}
+        </p>
+      ) : null}
+      <section className="panel" aria-labelledby="month">
+        <h2 id="month">This month</h2>
         <dl className="stats">
           <div className="stat">
-            <dt>Month to date</dt>
+            <dt>Spent so far</dt>
             <dd>
-              <span className="stat-value">{formatMicros(monthToDateCostMicros)}</span>
+              <span className="stat-value" data-testid="month-to-date">
+                {formatMicros(month.spentMicros)}
+              </span>
+            </dd>
+          </div>
+          <div className="stat">
+            <dt>Projected for the month</dt>
+            <dd>
+              <span className={`stat-value${over ? ' over-budget' : ''}`}>{formatMicros(month.projectedMicros)}</span>
+              {over ? <span className="stat-hint">above the budget</span> : null}
+            </dd>
+          </div>
+          <div className="stat">
+            <dt>Budget</dt>
+            <dd>
+              <span className="stat-value">
+                {month.budgetMicros === null ? 'not set' : formatMicros(month.budgetMicros)}
+              </span>
+              {month.budgetMicros ? (
+                <span className="stat-hint">{((month.spentMicros / month.budgetMicros) * 100).toFixed(1)}% used</span>
+              ) : null}
+            </dd>
+          </div>
+          <div className="stat">
+            <dt>In the range below</dt>
+            <dd>
+              <span className="stat-value" data-testid="range-total">
+                {formatMicros(costs.totalMicros)}
+              </span>
             </dd>
           </div>
         </dl>
-        <p>Charts by component, destination and model, budgets and CSV exports are not built yet.</p>
+        {root?.staff && can(root.staff.role, 'budgets.edit') ? (
+          <Form method="post" className="inline-form budget-form">
+            <label>
+              Monthly budget (USD){' '}
+              <input
+                name="amount"
+                type="number"
+                min={0}
+                step="0.01"
+                defaultValue={month.budgetMicros === null ? '' : month.budgetMicros / 1_000_000}
+                required
+              />
+            </label>
+            <button type="submit" className="button-quiet">
+              Set budget
+            </button>
+          </Form>
+        ) : null}
       </section>
+      <Form method="get" className="panel inline-form range-form" aria-label="Date range">
+        <label>
+          From <input type="date" name="from" defaultValue={costs.range.from} />
+        </label>
+        <label>
+          To <input type="date" name="to" defaultValue={costs.range.to} />
+        </label>
+        <button type="submit" className="button">
+          Show
+        </button>
+      </Form>
+      <ChartPanel chart={charts[0]} kind="stacked-bar" csvHref={csv('daily')} markers={costs.markers} />
+      <div className="grid-2">
+        <ChartPanel chart={charts[1]} kind="stacked-bar" csvHref={csv('destination')} markers={costs.markers} />
+        <ChartPanel chart={charts[2]} kind="bar" xKey="model" series={['total']} csvHref={csv('model')} />
+      </div>
+      <ChartPanel
+        chart={charts[3]}
+        kind="line"
+        series={['perChapter']}
+        csvHref={csv('per-chapter')}
+        markers={costs.markers}
+      />
     </>
   );
 }

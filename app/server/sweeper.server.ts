@@ -12,10 +12,12 @@ export interface SweepResult {
 /**
  * One sweep: expired leases go back to the queue (or fail when their attempts are spent), and
  * when anything waits — reaped, or pending longer than `rewakeAfterSeconds` — the worker is
- * woken again. Runs every minute as a Vercel Cron job, and on a timer locally.
+ * woken again; and the daily cost and latency rollups of the last two days are rebuilt. Runs every minute as a Vercel Cron job, and on a timer locally.
  */
 export async function sweep(db: Database, wake: () => void, rewakeAfterSeconds: number): Promise<SweepResult> {
   const reaped = await reapExpiredLeases(db);
+  // Yesterday's rollup is rebuilt too: jobs finishing just before midnight land after the last sweep.
+  await db.query(`select public.refresh_job_rollups(((now() at time zone 'utc')::date - 1))`);
   const overdue = await countOverdueJobs(db, rewakeAfterSeconds);
   const requeued = reaped.filter((job) => job.status === 'pending').length;
   const woke = requeued > 0 || overdue > 0;

@@ -2,10 +2,11 @@ import { PGlite, types } from '@electric-sql/pglite';
 
 import type { Database, Queryable } from './port.server';
 
-/** int8 and numeric as numbers, matching the PostgreSQL adapter. */
+/** int8 and numeric as numbers, dates as 'YYYY-MM-DD', matching the PostgreSQL adapter. */
 const parsers = {
   [types.INT8]: (value: string) => Number(value),
   [types.NUMERIC]: (value: string) => Number(value),
+  [types.DATE]: (value: string) => value,
 };
 
 /**

@@ -4,12 +4,15 @@ import type { Database, Queryable } from './port.server';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
+const DATE_OID = 1082;
 
 // Micro-dollar sums and counts fit easily in a double (2^53 micro-dollars is $9 billion),
-// so int8 and numeric come back as numbers, as they do from PGlite.
+// so int8 and numeric come back as numbers, as they do from PGlite; dates as 'YYYY-MM-DD'.
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+    // A calendar date stays '2026-11-28': as a Date it would shift with the server's time zone.
+    if (oid === DATE_OID) return (value: string) => value;
     return pg.types.getTypeParser(oid, format);
   },
 };

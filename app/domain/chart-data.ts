@@ -1,0 +1,158 @@
+/**
+ * The data behind each chart of the Costs and Latency pages, as columns and rows, so the chart,
+ * its table view and its CSV download are exactly the same numbers.
+ */
+export interface ChartColumn {
+  key: string;
+  label: string;
+  /** 'usd' values are micro-dollars, shown and exported as dollars. */
+  unit?: 'usd' | 'ms' | 'count' | 'percent';
+}
+
+export interface ChartData {
+  id: string;
+  title: string;
+  columns: ChartColumn[];
+  rows: Record<string, string | number | null>[];
+}
+
+export function toCsv(chart: ChartData): string {
+  const escape = (value: string) => (/[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
+  const header = chart.columns.map((column) =>
+    escape(
+      column.unit === 'usd' ? `${column.label} (USD)` : column.unit === 'ms' ? `${column.label} (ms)` : column.label,
+    ),
+  );
+  const lines = chart.rows.map((row) =>
+    chart.columns
+      .map((column) => {
+        const value = row[column.key];
+        if (value === null || value === undefined) return '';
+        if (column.unit === 'usd') return (Number(value) / 1_000_000).toFixed(6);
+        return escape(String(value));
+      })
+      .join(','),
+  );
+  return [header.join(','), ...lines].join('\n') + '\n';
+}
+
+interface CostsView {
+  days: {
+    day: string;
+    input: number;
+    output: number;
+    cacheWrite: number;
+    cacheRead: number;
+    cloudRun: number;
+    vercel: number;
+    total: number;
+    edge: number;
+    cloud: number;
+    chaptersSucceeded: number;
+    perChapter: number;
+  }[];
+  byModel: { model: string; total: number; jobs: number }[];
+}
+
+export function costCharts(view: CostsView): ChartData[] {
+  return [
+    {
+      id: 'daily',
+      title: 'Daily cost by component',
+      columns: [
+        { key: 'day', label: 'Day' },
+        { key: 'input', label: 'Input tokens', unit: 'usd' },
+        { key: 'output', label: 'Output tokens', unit: 'usd' },
+        { key: 'cacheWrite', label: 'Cache writes', unit: 'usd' },
+        { key: 'cacheRead', label: 'Cache reads', unit: 'usd' },
+        { key: 'cloudRun', label: 'Cloud Run compute', unit: 'usd' },
+        { key: 'vercel', label: 'Vercel functions', unit: 'usd' },
+        { key: 'total', label: 'Total', unit: 'usd' },
+      ],
+      rows: view.days,
+    },
+    {
+      id: 'destination',
+      title: 'Cost by destination',
+      columns: [
+        { key: 'day', label: 'Day' },
+        { key: 'edge', label: 'Edge', unit: 'usd' },
+        { key: 'cloud', label: 'Cloud', unit: 'usd' },
+      ],
+      rows: view.days.map(({ day, edge, cloud }) => ({ day, edge, cloud })),
+    },
+    {
+      id: 'model',
+      title: 'Cost by model',
+      columns: [
+        { key: 'model', label: 'Model' },
+        { key: 'jobs', label: 'Jobs finished', unit: 'count' },
+        { key: 'total', label: 'Cost', unit: 'usd' },
+      ],
+      rows: view.byModel,
+    },
+    {
+      id: 'per-chapter',
+      title: 'Cost per generated chapter',
+      columns: [
+        { key: 'day', label: 'Day' },
+        { key: 'chaptersSucceeded', label: 'Chapters generated', unit: 'count' },
+        { key: 'perChapter', label: 'Cost per chapter', unit: 'usd' },
+      ],
+      rows: view.days.map(({ day, chaptersSucceeded, perChapter }) => ({ day, chaptersSucceeded, perChapter })),
+    },
+  ];
+}
+
+export function latencyCharts(view: { days: Record<string, number | string | null>[] }): ChartData[] {
+  const pick = (keys: string[]) =>
+    view.days.map((day) => Object.fromEntries(['day', ...keys].map((key) => [key, day[key] ?? null])));
+  return [
+    {
+      id: 'e2e',
+      title: 'End-to-end latency by destination',
+      columns: [
+        { key: 'day', label: 'Day' },
+        { key: 'cloudP50', label: 'Cloud p50', unit: 'ms' },
+        { key: 'cloudP95', label: 'Cloud p95', unit: 'ms' },
+        { key: 'cloudP99', label: 'Cloud p99', unit: 'ms' },
+        { key: 'edgeP50', label: 'Edge p50', unit: 'ms' },
+        { key: 'edgeP95', label: 'Edge p95', unit: 'ms' },
+        { key: 'edgeP99', label: 'Edge p99', unit: 'ms' },
+      ],
+      rows: pick(['cloudP50', 'cloudP95', 'cloudP99', 'edgeP50', 'edgeP95', 'edgeP99']),
+    },
+    {
+      id: 'ttft',
+      title: 'Time to first token',
+      columns: [
+        { key: 'day', label: 'Day' },
+        { key: 'cloudTtftP50', label: 'Cloud p50', unit: 'ms' },
+        { key: 'cloudTtftP95', label: 'Cloud p95', unit: 'ms' },
+        { key: 'edgeTtftP50', label: 'Edge p50', unit: 'ms' },
+        { key: 'edgeTtftP95', label: 'Edge p95', unit: 'ms' },
+      ],
+      rows: pick(['cloudTtftP50', 'cloudTtftP95', 'edgeTtftP50', 'edgeTtftP95']),
+    },
+    {
+      id: 'queue',
+      title: 'Queue wait',
+      columns: [
+        { key: 'day', label: 'Day' },
+        { key: 'queueP50', label: 'p50', unit: 'ms' },
+        { key: 'queueP95', label: 'p95', unit: 'ms' },
+      ],
+      rows: pick(['queueP50', 'queueP95']),
+    },
+    {
+      id: 'throughput',
+      title: 'Throughput and failure rate',
+      columns: [
+        { key: 'day', label: 'Day' },
+        { key: 'finished', label: 'Jobs finished', unit: 'count' },
+        { key: 'failureRate', label: 'Failure rate', unit: 'percent' },
+      ],
+      rows: pick(['finished', 'failureRate']),
+    },
+  ];
+}

@@ -1,0 +1,35 @@
+import type { LoaderFunctionArgs } from '@remix-run/node';
+
+import { costCharts, latencyCharts, toCsv } from '~/domain/chart-data';
+import { requirePermission } from '~/server/auth/auth.server';
+import { apiError } from '~/server/http.server';
+import { presentCosts, presentLatency } from '~/server/presenters/analytics.server';
+import { parseRange } from '~/server/presenters/range.server';
+import { getRuntime } from '~/server/runtime.server';
+
+/** GET /costs/csv?chart=…&from=…&to=… — exactly the rows a Costs or Latency chart draws. */
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requirePermission(request, 'costs.export');
+  const { db } = await getRuntime();
+  const params = new URL(request.url).searchParams;
+  const range = parseRange(params);
+  const id = params.get('chart') ?? '';
+  const latencyIds = ['e2e', 'ttft', 'queue', 'throughput'];
+  const charts = latencyIds.includes(id)
+    ? latencyCharts(await presentLatency(db, range))
+    : costCharts(await presentCosts(db, range));
+  const chart = charts.find((candidate) => candidate.id === id);
+  if (!chart)
+    return apiError(
+      404,
+      'not_found',
+      `No chart "${id}". Charts: ${[...costCharts({ days: [], byModel: [] }), ...latencyCharts({ days: [] })].map((c) => c.id).join(', ')}.`,
+    );
+  return new Response(toCsv(chart), {
+    headers: {
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="switchyard-${chart.id}-${range.from}-to-${range.to}.csv"`,
+      'Cache-Control': 'no-store',
+    },
+  });
+}
