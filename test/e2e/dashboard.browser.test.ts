@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 import { demoEmail, DEMO_PASSWORD } from '../../app/server/auth/bootstrap.server';
+import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-stand-in';
 import { startApp, type AppProcess } from '../support/app-process';
 
 /**
@@ -23,11 +24,22 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
   let dataDir: string;
   let app: AppProcess;
   let browser: Browser;
+  let anthropic: AnthropicStandIn;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-browser-'));
     await mkdir(SCREENSHOTS, { recursive: true });
-    app = await startApp({ PGLITE_DATA_DIR: dataDir });
+    // The real Anthropic SDK against the local stand-in, so jobs have real usage and cost.
+    anthropic = await startAnthropicStandIn();
+    anthropic.setDefault({
+      text: Array.from({ length: 12 }, (_, i) => `Paragraph ${i} of the chapter.\n\n`),
+      delayMs: 60,
+    });
+    app = await startApp({
+      PGLITE_DATA_DIR: dataDir,
+      ANTHROPIC_API_KEY: 'sk-ant-browser-test',
+      ANTHROPIC_BASE_URL: anthropic.url,
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -43,6 +55,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await app?.stop();
+    await anthropic?.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -95,9 +108,32 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     await page.getByRole('heading', { name: 'Result' }).waitFor();
     await expect
       .poll(() => page.getByRole('article', { name: 'Generated chapter' }).innerText())
-      .toContain('Offline placeholder');
+      .toContain('Paragraph 11 of the chapter.');
     await shot(page, '05-job-result');
     expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+  });
+
+  it('shows finance cost charts drawn with data, a table view, and a CSV that downloads', async () => {
+    const page = await signedIn('finance');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Costs' }).click();
+    await page.getByRole('heading', { name: 'Daily cost by component' }).waitFor();
+    await expect.poll(() => page.getByTestId('range-total').innerText()).not.toBe('$0.00');
+    const bars = page.locator('#chart-daily').locator('xpath=ancestor::section').locator('.recharts-bar-rectangle');
+    await expect.poll(() => bars.count()).toBeGreaterThan(0);
+    await shot(page, '06-costs');
+    const panel = page.locator('section', { has: page.getByRole('heading', { name: 'Cost by model' }) });
+    await panel.getByRole('button', { name: 'Table' }).click();
+    await panel.getByRole('cell', { name: 'claude-sonnet-5-5' }).waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      panel.getByRole('link', { name: 'CSV' }).click(),
+    ]);
+    const csv = await readFile((await download.path())!, 'utf8');
+    expect(csv.split('\n')[0]).toBe('Model,Jobs finished,Cost (USD)');
+    expect(csv).toContain('claude-sonnet-5-5');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Latency' }).click();
+    await page.getByRole('heading', { name: 'End-to-end latency by destination' }).waitFor();
+    await shot(page, '07-latency');
   });
 
   it('refuses the Routing page to a content manager, and shows it to ops', async () => {
@@ -106,13 +142,13 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     const response = await cm.goto(`${app.url}/routing`);
     expect(response?.status()).toBe(403);
     await cm.getByText('may not do this').waitFor();
-    await shot(cm, '06-routing-refused');
+    await shot(cm, '08-routing-refused');
 
     const ops = await signedIn('ops');
     await ops.getByRole('link', { name: 'Routing' }).click();
     await ops.getByRole('heading', { name: 'Serving now' }).waitFor();
     await ops.getByLabel('Canary percentage slider').fill('25');
     await ops.getByTestId('canary-preview').getByText('at 25%').waitFor();
-    await shot(ops, '07-routing');
+    await shot(ops, '09-routing');
   });
 });

@@ -114,7 +114,7 @@ export async function presentCosts(db: Queryable, range: DayRange, now = new Dat
         .filter((row) => row.destination === 'cloud')
         .reduce((total, row) => total + row.cost_total_micros, 0),
       chaptersSucceeded: succeeded,
-      perChapter: succeeded > 0 ? Math.round(sum('cost_total_micros') / succeeded) : 0,
+      perChapter: succeeded > 0 ? Math.round(sum('cost_total_micros') / succeeded) : null,
     };
   });
   const models = new Map<string, { model: string; total: number; jobs: number }>();
