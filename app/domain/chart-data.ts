@@ -49,7 +49,7 @@ interface CostsView {
     edge: number;
     cloud: number;
     chaptersSucceeded: number;
-    perChapter: number;
+    perChapter: number | null;
   }[];
   byModel: { model: string; total: number; jobs: number }[];
 }
