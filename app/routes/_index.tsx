@@ -3,8 +3,12 @@ import { Link, useLoaderData } from '@remix-run/react';
 
 import { formatAge, formatCount, formatMicros, formatPercent } from '~/components/format';
 import { Stat } from '~/components/stat';
+import { useLiveJobs } from '~/components/use-live-jobs';
 import { paths } from '~/paths';
+import { histogramPercentile, mergeHistograms } from '~/domain/latency';
+import { loadRollups } from '~/server/presenters/analytics.server';
 import { presentOverview } from '~/server/presenters/overview.server';
+import { activeRoutingConfig } from '~/server/routing-config.server';
 import { requirePermission } from '~/server/auth/auth.server';
 import { getRuntime } from '~/server/runtime.server';
 
@@ -12,12 +16,27 @@ export const meta: MetaFunction = () => [{ title: 'Overview · Switchyard' }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'jobs.view');
-  const { db } = await getRuntime();
-  return json({ overview: await presentOverview(db) });
+  const runtime = await getRuntime();
+  const today = new Date().toISOString().slice(0, 10);
+  const [overview, routing, rollups] = await Promise.all([
+    presentOverview(runtime.db),
+    activeRoutingConfig(runtime),
+    loadRollups(runtime.db, { from: today, to: today }),
+  ]);
+  return json({
+    overview,
+    p95Ms: histogramPercentile(mergeHistograms(rollups.map((row) => row.e2e_hist)), 95),
+    routing: {
+      version: routing.version,
+      hybridEnabled: routing.config.hybridEnabled,
+      canaryPercent: routing.config.canaryPercent,
+    },
+  });
 }
 
 export default function OverviewPage() {
-  const { overview } = useLoaderData<typeof loader>();
+  const { overview, p95Ms, routing } = useLoaderData<typeof loader>();
+  useLiveJobs({ interested: (change) => change.event === 'status' });
   const { jobsByStatus } = overview;
   return (
     <>
@@ -39,6 +58,16 @@ export default function OverviewPage() {
             label="Queue depth"
             value={formatCount(overview.queueDepth)}
             hint={overview.oldestPendingAt ? `oldest ${formatAge(overview.oldestPendingAt)}` : 'nothing waiting'}
+          />
+          <Stat
+            label="p95 end to end"
+            value={p95Ms === null ? '—' : p95Ms < 1000 ? `≤ ${p95Ms} ms` : `≤ ${p95Ms / 1000} s`}
+            hint="succeeded jobs finished today"
+          />
+          <Stat
+            label="Routing"
+            value={routing.hybridEnabled ? `${routing.canaryPercent}% cloud` : 'kill switch on'}
+            hint={`${routing.hybridEnabled ? 'canary' : 'all generation at the edge'} · config ${routing.version ? `v${routing.version}` : 'defaults'}`}
           />
           <Stat
             label="Cost this month"
