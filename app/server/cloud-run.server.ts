@@ -77,6 +77,11 @@ export interface CloudRunState {
 }
 
 export type CloudRunChange =
+  /**
+   * Service-level `scaling`, not the revision template's: a template change deploys a new
+   * revision (and a rollback would bring back the old revision's bounds), while service-level
+   * bounds apply at once to whichever revisions serve traffic, with no deploy.
+   */
   | { kind: 'scaling'; minInstances: number; maxInstances: number }
   /** The complete split: these revisions get these percentages, every other route gets none. */
   | { kind: 'traffic'; split: { revision: string; percent: number }[] };
@@ -107,14 +112,13 @@ export interface CloudRunTarget {
   service: string;
   /** http(s)://host:port of a local stand-in or emulator: no credentials are sent there. */
   apiEndpoint?: string;
-  /** How long to wait for an update's operation. Cloud Run usually needs seconds to a minute. */
+  /** How long an update waits for Cloud Run's operation before reporting it unfinished. */
   operationTimeoutMs?: number;
 }
 
 export function createCloudRunControl(target: CloudRunTarget): CloudRunControl {
   const serviceName = `projects/${target.project}/locations/${target.region}/services/${target.service}`;
-  // The REST transport everywhere, so production speaks exactly what the tests' stand-in checks;
-  // it also spares the app gRPC's native channel on serverless hosts.
+  // The REST transport everywhere, so production speaks exactly what the tests' stand-in checks.
   const options = target.apiEndpoint
     ? (() => {
         const url = new URL(target.apiEndpoint);
@@ -139,12 +143,16 @@ export function createCloudRunControl(target: CloudRunTarget): CloudRunControl {
     serviceName,
 
     async read() {
-      const [[service], [list]] = await Promise.all([
-        services.getService({ name: serviceName }),
-        revisions.listRevisions({ parent: serviceName }),
-      ]);
-      const view = serviceView(service);
-      return { service: view, revisions: revisionViews(list, view) };
+      try {
+        const [[service], [list]] = await Promise.all([
+          services.getService({ name: serviceName }),
+          revisions.listRevisions({ parent: serviceName }),
+        ]);
+        const view = serviceView(service);
+        return { service: view, revisions: revisionViews(list, view) };
+      } catch (error) {
+        throw new Error(apiErrorMessage(error), { cause: error });
+      }
     },
 
     async update(change, basis) {
@@ -179,11 +187,12 @@ export function createCloudRunControl(target: CloudRunTarget): CloudRunControl {
         if (isConflict(error))
           return {
             status: 'conflict',
-            message: `Cloud Run refused the update because the service changed since it was read (${apiErrorMessage(error)}).`,
+            message: `Cloud Run refused the update because the service changed since it was read: ${apiErrorMessage(error)}`,
           };
         return { status: 'failed', operation: null, code: apiErrorCode(error), message: apiErrorMessage(error) };
       }
       const name = operation.name ?? '(unnamed operation)';
+      const started = Date.now();
       try {
         const [result] = await operation.promise();
         // The operation's response is a decoded protobuf message (numeric enums, Long seconds):
@@ -198,7 +207,7 @@ export function createCloudRunControl(target: CloudRunTarget): CloudRunControl {
         // WARNING: the poller gives up with DEADLINE_EXCEEDED, the same code an operation can
         // fail with; only the last poll's `done` tells "Cloud Run failed it" from "still running".
         if (!operation.latestResponse.done)
-          return { status: 'unfinished', operation: name, waitedSeconds: Math.round(timeoutMs / 1000) };
+          return { status: 'unfinished', operation: name, waitedSeconds: Math.round((Date.now() - started) / 1000) };
         return { status: 'failed', operation: name, code: apiErrorCode(error), message: apiErrorMessage(error) };
       }
     },
@@ -368,9 +377,11 @@ function isConflict(error: unknown): boolean {
   return status === 'ABORTED' || code === 409 || code === GRPC_ABORTED;
 }
 
+/** The API's message as one sentence, with its status name when there is one. */
 function apiErrorMessage(error: unknown): string {
   const { status, message } = rpcStatus(error);
-  return status ? `${status}: ${message}` : message;
+  const sentence = message.trim().replace(/\.$/, '');
+  return `${status ? `${status}: ${sentence}` : sentence}.`;
 }
 
 function apiErrorCode(error: unknown): number | null {

@@ -173,7 +173,7 @@ export async function startCloudRunStandIn() {
   let nextUpdate: { kind: 'fail'; code: number; message: string } | { kind: 'conflict' } | { kind: 'stall' } | null =
     null;
 
-  const withStatuses = () => ({ ...service, trafficStatuses: trafficStatuses(service) });
+  const withStatuses = (): Json => ({ ...service, trafficStatuses: trafficStatuses(service) });
 
   /** Someone else changes the service: a new etag, as after any write. */
   function concurrentChange() {

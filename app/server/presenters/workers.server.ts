@@ -1,3 +1,4 @@
+import type { CloudRunControl, CloudRunState } from '../cloud-run.server';
 import type { Queryable } from '../db/port.server';
 
 export interface WorkerInstance {
@@ -45,4 +46,64 @@ export async function presentWorkers(db: Queryable, leaseSeconds: number): Promi
     stoppedAt: row.stopped_at,
     stale: row.stale,
   }));
+}
+
+/** The window jobs-per-minute is averaged over: long enough to smooth a burst, short enough to show a stall. */
+export const THROUGHPUT_WINDOW_MINUTES = 10;
+
+export interface QueueActivity {
+  /** Jobs waiting to be claimed (pending, including those waiting out a retry delay). */
+  depth: number;
+  oldestWaiting: { jobId: string; since: Date } | null;
+  /** Jobs that succeeded or failed in the last THROUGHPUT_WINDOW_MINUTES. */
+  finishedInWindow: number;
+  perMinute: number;
+}
+
+export async function presentQueueActivity(db: Queryable): Promise<QueueActivity> {
+  const [[queue], [oldest], [finished]] = await Promise.all([
+    db.query<{ depth: number }>(`select count(*) as depth from public.chapter_content_jobs where status = 'pending'`),
+    db.query<{ id: string; created_at: Date }>(
+      `select id, created_at from public.chapter_content_jobs
+       where status = 'pending' order by created_at, id limit 1`,
+    ),
+    // WARNING: no index covers finished_at, so this scans the jobs table on every page load; add
+    // a partial index on finished_at for finished jobs if the table grows large.
+    db.query<{ count: number }>(
+      `select count(*) as count from public.chapter_content_jobs
+       where status in ('succeeded', 'failed') and finished_at > now() - make_interval(mins => $1)`,
+      [THROUGHPUT_WINDOW_MINUTES],
+    ),
+  ]);
+  return {
+    depth: queue.depth,
+    oldestWaiting: oldest ? { jobId: oldest.id, since: oldest.created_at } : null,
+    finishedInWindow: finished.count,
+    perMinute: Math.round((finished.count / THROUGHPUT_WINDOW_MINUTES) * 10) / 10,
+  };
+}
+
+export type CloudRunPanel =
+  | { configured: false }
+  | { configured: true; serviceName: string; state: CloudRunState; error: null }
+  | { configured: true; serviceName: string; state: null; error: string };
+
+/** The Cloud Run service as the Admin API reports it; a read failure is shown, not thrown. */
+export async function presentCloudRunService(cloudRun: CloudRunControl | null): Promise<CloudRunPanel> {
+  if (!cloudRun) return { configured: false };
+  try {
+    return { configured: true, serviceName: cloudRun.serviceName, state: await cloudRun.read(), error: null };
+  } catch (error) {
+    return { configured: true, serviceName: cloudRun.serviceName, state: null, error: (error as Error).message };
+  }
+}
+
+/** Everything the Worker page shows: the Cloud Run service, and the workers and queue from the database. */
+export async function presentWorkerPage(db: Queryable, leaseSeconds: number, cloudRun: CloudRunControl | null) {
+  const [cloudRunPanel, workers, queue] = await Promise.all([
+    presentCloudRunService(cloudRun),
+    presentWorkers(db, leaseSeconds),
+    presentQueueActivity(db),
+  ]);
+  return { cloudRun: cloudRunPanel, workers, queue };
 }

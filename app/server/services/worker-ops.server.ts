@@ -79,8 +79,7 @@ export function parseWorkerOpsForm(
   });
   if (!parsed.success) return { ok: false, message: [...new Set(parsed.error.issues.map((i) => i.message))].join(' ') };
   const data = parsed.data;
-  if (data.intent === 'scale') return { ok: true, request: data };
-  if (data.intent === 'rollback') return { ok: true, request: data };
+  if (data.intent !== 'split') return { ok: true, request: data };
   if (data.revisions.length !== data.percents.length)
     return { ok: false, message: 'Give each revision in the split one percentage.' };
   const split = data.revisions
@@ -171,7 +170,7 @@ function resultFor(request: WorkerOpsRequest, outcome: UpdateOutcome): WorkerOps
       );
     case 'failed':
       return refuse(
-        `Cloud Run did not make the change: ${outcome.message}. The page below shows the service as Cloud Run has it now.`,
+        `Cloud Run did not make the change: ${outcome.message} The page below shows the service as Cloud Run has it now.`,
         502,
       );
     case 'unfinished':
@@ -206,7 +205,7 @@ export async function operateWorkerService(
     state = await cloudRun.read();
   } catch (error) {
     return refuse(
-      `Nothing was changed: the Cloud Run service could not be read (${(error as Error).message}). Check the app's credentials and its access to the service.`,
+      `Nothing was changed: the Cloud Run service could not be read: ${(error as Error).message} Check the app's credentials and its access to the service.`,
       502,
     );
   }
