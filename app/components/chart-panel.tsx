@@ -17,6 +17,7 @@ import type { ChartData } from '~/domain/chart-data';
 
 import { formatCount, formatMicros } from './format';
 
+const MARGIN = { top: 10, right: 20, bottom: 0, left: 10 };
 const COLORS = ['#2f5bea', '#1f8a4c', '#b7791f', '#8b5cf6', '#c53030', '#0e7490', '#64748b'];
 
 export interface Marker {
@@ -55,6 +56,23 @@ export function ChartPanel(props: {
   const usd = series.some((key) => unitOf(key) === 'usd');
   const format = (value: unknown) =>
     typeof value !== 'number' ? String(value ?? '—') : usd ? `$${value.toFixed(4)}` : formatCount(value);
+  // Recharts finds its parts among the chart's direct children, so these are arrays, not a component.
+  const frame = [
+    <CartesianGrid key="grid" strokeDasharray="3 3" stroke="#e3e6ea" />,
+    <XAxis key="x" dataKey={xKey} fontSize={12} />,
+    <YAxis key="y" fontSize={12} tickFormatter={format} width={80} />,
+    <Tooltip key="tooltip" formatter={(value) => format(value)} />,
+    <Legend key="legend" />,
+  ];
+  const markerLines = props.markers?.map((marker) => (
+    <ReferenceLine
+      key={marker.label}
+      x={marker.day}
+      stroke="#c53030"
+      strokeDasharray="4 2"
+      label={{ value: marker.label.split(':')[0], fontSize: 11, fill: '#c53030' }}
+    />
+  ));
   const hasData = chart.rows.some((row) =>
     series.some((key) => typeof row[key] === 'number' && (row[key] as number) > 0),
   );
@@ -94,12 +112,8 @@ export function ChartPanel(props: {
           >
             <ResponsiveContainer width="100%" height={260}>
               {props.kind === 'line' ? (
-                <LineChart data={data} margin={{ top: 10, right: 20, bottom: 0, left: 10 }}>
-                  <CartesianGrid strokeDasharray="3 3" stroke="#e3e6ea" />
-                  <XAxis dataKey={xKey} fontSize={12} />
-                  <YAxis fontSize={12} tickFormatter={format} width={80} />
-                  <Tooltip formatter={(value) => format(value)} />
-                  <Legend />
+                <LineChart data={data} margin={MARGIN}>
+                  {frame}
                   {series.map((key, i) => (
                     <Line
                       key={key}
@@ -112,23 +126,11 @@ export function ChartPanel(props: {
                       isAnimationActive={false}
                     />
                   ))}
-                  {props.markers?.map((marker) => (
-                    <ReferenceLine
-                      key={marker.label}
-                      x={marker.day}
-                      stroke="#c53030"
-                      strokeDasharray="4 2"
-                      label={{ value: marker.label.split(':')[0], fontSize: 11, fill: '#c53030' }}
-                    />
-                  ))}
+                  {markerLines}
                 </LineChart>
               ) : (
-                <BarChart data={data} margin={{ top: 10, right: 20, bottom: 0, left: 10 }}>
-                  <CartesianGrid strokeDasharray="3 3" stroke="#e3e6ea" />
-                  <XAxis dataKey={xKey} fontSize={12} />
-                  <YAxis fontSize={12} tickFormatter={format} width={80} />
-                  <Tooltip formatter={(value) => format(value)} />
-                  <Legend />
+                <BarChart data={data} margin={MARGIN}>
+                  {frame}
                   {series.map((key, i) => (
                     <Bar
                       key={key}
@@ -139,15 +141,7 @@ export function ChartPanel(props: {
                       isAnimationActive={false}
                     />
                   ))}
-                  {props.markers?.map((marker) => (
-                    <ReferenceLine
-                      key={marker.label}
-                      x={marker.day}
-                      stroke="#c53030"
-                      strokeDasharray="4 2"
-                      label={{ value: marker.label.split(':')[0], fontSize: 11, fill: '#c53030' }}
-                    />
-                  ))}
+                  {markerLines}
                 </BarChart>
               )}
             </ResponsiveContainer>

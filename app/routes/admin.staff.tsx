@@ -1,4 +1,5 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Toast } from '~/components/toast';
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 
@@ -82,11 +83,7 @@ export default function StaffAdminPage() {
           Who can use Switchyard and with which role. <Link to={paths.adminTokens()}>API tokens →</Link>
         </p>
       </header>
-      {result ? (
-        <p className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
-          {result.message}
-        </p>
-      ) : null}
+      <Toast result={result} />
       <section className="panel">
         <table className="table">
           <caption className="visually-hidden">Staff members</caption>

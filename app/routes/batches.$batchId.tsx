@@ -1,4 +1,5 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Toast } from '~/components/toast';
 import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react';
 import { useState } from 'react';
 import { z } from 'zod';
@@ -72,11 +73,7 @@ export default function BatchPage() {
           {formatEta(batch) ?? '—'}
         </p>
       </header>
-      {result ? (
-        <p className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
-          {result.message}
-        </p>
-      ) : null}
+      <Toast result={result} />
       <section className="panel">
         <BatchProgress {...batch} />
         <p className="hint">

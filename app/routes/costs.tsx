@@ -1,8 +1,10 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Toast } from '~/components/toast';
 import { Form, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 
 import { ChartPanel } from '~/components/chart-panel';
+import { RangeForm } from '~/components/range-form';
 import { formatMicros } from '~/components/format';
 import { costCharts } from '~/domain/chart-data';
 import { can } from '~/domain/permissions';
@@ -64,11 +66,7 @@ export default function CostsPage() {
           What generation cost, by day finished (UTC), summed from the jobs. Red markers are routing config changes.
         </p>
       </header>
-      {result ? (
-        <p className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
-          {result.message}
-        </p>
-      ) : null}
+      <Toast result={result} />
       <section className="panel" aria-labelledby="month">
         <h2 id="month">This month</h2>
         <dl className="stats">
@@ -126,17 +124,7 @@ export default function CostsPage() {
           </Form>
         ) : null}
       </section>
-      <Form method="get" className="panel inline-form range-form" aria-label="Date range">
-        <label>
-          From <input type="date" name="from" defaultValue={costs.range.from} />
-        </label>
-        <label>
-          To <input type="date" name="to" defaultValue={costs.range.to} />
-        </label>
-        <button type="submit" className="button">
-          Show
-        </button>
-      </Form>
+      <RangeForm range={costs.range} />
       <ChartPanel chart={charts[0]} kind="stacked-bar" csvHref={csv('daily')} markers={costs.markers} />
       <div className="grid-2">
         <ChartPanel chart={charts[1]} kind="stacked-bar" csvHref={csv('destination')} markers={costs.markers} />

@@ -1,4 +1,5 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Toast } from '~/components/toast';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 
@@ -81,11 +82,7 @@ export default function JobPage() {
           ) : null}
         </p>
       </header>
-      {result ? (
-        <p className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
-          {result.message}
-        </p>
-      ) : null}
+      <Toast result={result} />
       <Form method="post" className="inline-form actions">
         {role && can(role, 'jobs.cancel') && isCancellable(status) && !job.cancel_requested ? (
           <button

@@ -1,4 +1,5 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Toast } from '~/components/toast';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
 import { useState } from 'react';
 import { z } from 'zod';
@@ -90,11 +91,7 @@ export default function JobsPage() {
           Every chapter generation, newest first, updating live. <Link to={paths.submit()}>Queue chapters →</Link>
         </p>
       </header>
-      {result ? (
-        <p className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
-          {result.message}
-        </p>
-      ) : null}
+      <Toast result={result} />
       <section className="panel" aria-labelledby="filters-heading">
         <h2 id="filters-heading" className="visually-hidden">
           Filters

@@ -1,7 +1,8 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
-import { Form, useLoaderData } from '@remix-run/react';
+import { useLoaderData } from '@remix-run/react';
 
 import { ChartPanel } from '~/components/chart-panel';
+import { RangeForm } from '~/components/range-form';
 import { formatAge, formatCount } from '~/components/format';
 import { latencyCharts } from '~/domain/chart-data';
 import { requirePermission } from '~/server/auth/auth.server';
@@ -43,17 +44,7 @@ export default function LatencyPage() {
           </div>
         </dl>
       </section>
-      <Form method="get" className="panel inline-form range-form" aria-label="Date range">
-        <label>
-          From <input type="date" name="from" defaultValue={latency.range.from} />
-        </label>
-        <label>
-          To <input type="date" name="to" defaultValue={latency.range.to} />
-        </label>
-        <button type="submit" className="button">
-          Show
-        </button>
-      </Form>
+      <RangeForm range={latency.range} />
       <ChartPanel chart={charts[0]} kind="line" csvHref={csv('e2e')} markers={latency.markers} />
       <div className="grid-2">
         <ChartPanel chart={charts[1]} kind="line" csvHref={csv('ttft')} markers={latency.markers} />

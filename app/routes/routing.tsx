@@ -1,4 +1,5 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Toast } from '~/components/toast';
 import { Form, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
 import { useMemo, useState } from 'react';
 import { z } from 'zod';
@@ -104,11 +105,7 @@ export default function RoutingPage() {
           Which requests run at the edge and which go to the cloud worker, and how much of it is rolled out.
         </p>
       </header>
-      {result ? (
-        <p className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
-          {result.message}
-        </p>
-      ) : null}
+      <Toast result={result} />
 
       <section className="panel" aria-labelledby="serving">
         <h2 id="serving">Serving now</h2>

@@ -1,4 +1,5 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Toast } from '~/components/toast';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
 import type { ReactNode } from 'react';
 
@@ -50,11 +51,7 @@ export default function WorkerPage() {
           The Cloud Run service that runs the worker, and the worker instances that claim jobs from the queue.
         </p>
       </header>
-      {result ? (
-        <p className={result.ok ? 'toast toast-ok' : 'toast toast-error'} role="status">
-          {result.message}
-        </p>
-      ) : null}
+      <Toast result={result} />
 
       <section className="panel" aria-labelledby="cloud-run">
         <h2 id="cloud-run">Cloud Run service</h2>
