@@ -8,6 +8,7 @@ import {
   Outlet,
   Scripts,
   ScrollRestoration,
+  useNavigation,
   useRouteError,
   useRouteLoaderData,
 } from '@remix-run/react';
@@ -51,6 +52,7 @@ export function Layout({ children }: { children: ReactNode }) {
   const nonce = useNonce();
   const data = useRouteLoaderData<typeof loader>('root');
   const staff = data?.staff;
+  const navigation = useNavigation();
   return (
     <html lang="en">
       <head>
@@ -60,6 +62,12 @@ export function Layout({ children }: { children: ReactNode }) {
         <Links />
       </head>
       <body>
+        <div
+          className={navigation.state === 'idle' ? 'loading-bar' : 'loading-bar active'}
+          role="progressbar"
+          aria-hidden={navigation.state === 'idle'}
+          aria-label="Loading"
+        />
         {data?.env.demo ? (
           <p className="demo-banner" role="note">
             Demo accounts are active: anyone can sign in with the credentials printed at start-up. Set ADMIN_EMAIL and

@@ -92,3 +92,5 @@ export default function OverviewPage() {
     </>
   );
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';

@@ -182,3 +182,5 @@ export default function StaffAdminPage() {
     </>
   );
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';

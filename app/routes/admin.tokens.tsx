@@ -144,3 +144,5 @@ export default function ApiTokensPage() {
     </>
   );
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';

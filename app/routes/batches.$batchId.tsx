@@ -109,3 +109,5 @@ export default function BatchPage() {
     </>
   );
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';

@@ -88,3 +88,5 @@ export default function BatchesPage() {
     </>
   );
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';

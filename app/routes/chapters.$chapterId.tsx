@@ -48,3 +48,5 @@ export default function ChapterPage() {
     </>
   );
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';

@@ -60,3 +60,5 @@ export default function LatencyPage() {
     </>
   );
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';

@@ -598,3 +598,5 @@ function TargetCells(props: {
     </>
   );
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';

@@ -166,3 +166,5 @@ function useRootEnv() {
   if (!data) throw new Error('The root loader data is missing.');
   return data;
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';

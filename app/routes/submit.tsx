@@ -334,3 +334,5 @@ export default function SubmitPage() {
     </>
   );
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';

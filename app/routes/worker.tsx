@@ -431,3 +431,5 @@ function OperationForm(props: {
     </Form>
   );
 }
+
+export { RouteErrorBoundary as ErrorBoundary } from '~/components/route-error-boundary';
