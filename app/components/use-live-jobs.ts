@@ -49,6 +49,8 @@ export function useLiveJobs(
 
     if (supabase) return subscribeRealtime(supabase, deliver, nudge);
 
+    // Without EventSource (very old browsers, test DOMs) the page still works; it just is not live.
+    if (typeof EventSource === 'undefined') return;
     const source = new EventSource('/live');
     let dropped = false;
     source.addEventListener('jobs', (event) => {
