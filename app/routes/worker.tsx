@@ -11,7 +11,7 @@ import { paths } from '~/paths';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
 import { cloudRunFromEnv } from '~/server/cloud-run.server';
-import { presentWorkerPage, THROUGHPUT_WINDOW_MINUTES } from '~/server/presenters/workers.server';
+import { presentWorkerPage } from '~/server/presenters/workers.server';
 import { getRuntime } from '~/server/runtime.server';
 import { operateWorkerService, parseWorkerOpsForm } from '~/server/services/worker-ops.server';
 
@@ -98,7 +98,7 @@ export default function WorkerPage() {
           <Stat
             label="Jobs per minute"
             value={<span data-testid="jobs-per-minute">{queue.perMinute}</span>}
-            hint={`${formatCount(queue.finishedInWindow)} finished in the last ${THROUGHPUT_WINDOW_MINUTES} min`}
+            hint={`${formatCount(queue.finishedInWindow)} finished in the last ${queue.windowMinutes} min`}
           />
         </dl>
       </section>

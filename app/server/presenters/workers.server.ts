@@ -57,6 +57,7 @@ export interface QueueActivity {
   oldestWaiting: { jobId: string; since: Date } | null;
   /** Jobs that succeeded or failed in the last THROUGHPUT_WINDOW_MINUTES. */
   finishedInWindow: number;
+  windowMinutes: number;
   perMinute: number;
 }
 
@@ -79,6 +80,7 @@ export async function presentQueueActivity(db: Queryable): Promise<QueueActivity
     depth: queue.depth,
     oldestWaiting: oldest ? { jobId: oldest.id, since: oldest.created_at } : null,
     finishedInWindow: finished.count,
+    windowMinutes: THROUGHPUT_WINDOW_MINUTES,
     perMinute: Math.round((finished.count / THROUGHPUT_WINDOW_MINUTES) * 10) / 10,
   };
 }
