@@ -121,7 +121,7 @@ export function ChartPanel(props: {
                       dataKey={key}
                       name={labelOf(key)}
                       stroke={COLORS[i % COLORS.length]}
-                      dot={false}
+                      dot={{ r: 3 }}
                       connectNulls
                       isAnimationActive={false}
                     />
