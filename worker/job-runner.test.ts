@@ -57,7 +57,7 @@ describe.each(databaseTargets())('JobRunner on $name', (target) => {
   it('aborts a running generation when its cancel is requested, recording the usage so far', async () => {
     const { db } = test_;
     const { jobId } = await submitJob(db, newJob(chapters[0]));
-    const runner = new JobRunner({ db, generator: createOfflineGenerator({ delayMs: 30 }), log: silentLogger });
+    const runner = new JobRunner({ db, generator: createOfflineGenerator({ delayMs: 150 }), log: silentLogger });
     await runner.start();
     await expect
       .poll(async () => (await jobRow(db, jobId)).progress_output_tokens, { timeout: 5000 })
@@ -94,7 +94,8 @@ describe.each(databaseTargets())('JobRunner on $name', (target) => {
   it('gives its running job back to the queue when stopped', async () => {
     const { db } = test_;
     const { jobId } = await submitJob(db, newJob(chapters[0]));
-    const runner = new JobRunner({ db, generator: createOfflineGenerator({ delayMs: 50 }), log: silentLogger });
+    // Slow enough (about 4 s) that the job is still streaming when stop() comes, even on a busy machine.
+    const runner = new JobRunner({ db, generator: createOfflineGenerator({ delayMs: 200 }), log: silentLogger });
     void runner.wake();
     await expect.poll(async () => (await jobRow(db, jobId)).status).toBe('running');
     await runner.stop();

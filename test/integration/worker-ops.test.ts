@@ -481,6 +481,7 @@ describe.each(databaseTargets())('live workers and the queue on $name', (target)
       depth: 2,
       oldestWaiting: { jobId: waiting[1], since: expect.any(String) },
       finishedInWindow: 2,
+      windowMinutes: 10,
       perMinute: 0.2,
     });
     expect(
