@@ -1,14 +1,14 @@
 import { json, type ActionFunctionArgs } from '@remix-run/node';
 
 import { routeHeaders, routeRequest } from '~/domain/routing';
-import { BatchGenerateSchema, fieldErrors } from '~/domain/submit-schemas';
+import { BatchGenerateSchema } from '~/domain/submit-schemas';
 import { requireApiCaller } from '~/server/auth/auth.server';
-import { apiError, readJsonBody } from '~/server/http.server';
+import { apiError } from '~/server/http.server';
 import { presentBatchStatus } from '~/server/presenters/job-status.server';
 import { findChapters } from '~/server/queue.server';
 import { activeRoutingConfig } from '~/server/routing-config.server';
 import { getRuntime } from '~/server/runtime.server';
-import { generateAtEdge, queueBatch } from '~/server/services/submit.server';
+import { generateAtEdge, queueBatch, readSubmission, submitterFor } from '~/server/services/submit.server';
 
 /** 1,000 ids of 36 characters plus options fit in well under this. */
 const MAX_BODY_BYTES = 128 * 1024;
@@ -20,12 +20,7 @@ const MAX_BODY_BYTES = 128 * 1024;
 export async function action({ request }: ActionFunctionArgs) {
   const caller = await requireApiCaller(request, 'jobs.submit');
   const runtime = await getRuntime();
-  const body = await readJsonBody(request, MAX_BODY_BYTES);
-  const headerKey = request.headers.get('idempotency-key') ?? undefined;
-  const parsed = BatchGenerateSchema.safeParse({ ...body, ...(headerKey ? { idempotency_key: headerKey } : {}) });
-  if (!parsed.success)
-    return apiError(400, 'invalid_request', 'The request body has invalid fields.', fieldErrors(parsed.error));
-  const input = parsed.data;
+  const input = await readSubmission(request, BatchGenerateSchema, MAX_BODY_BYTES);
 
   const chapters = await findChapters(runtime.db, input.chapter_ids);
   const unknown = input.chapter_ids.flatMap((id, index) => (chapters.has(id) ? [] : [`chapter_ids[${index}]`]));
@@ -47,10 +42,7 @@ export async function action({ request }: ActionFunctionArgs) {
     active.version,
   );
   const headers = routeHeaders(decision);
-  const submitter = {
-    actor: caller.actor,
-    scope: caller.kind === 'token' ? `token:${caller.token.id}` : `staff:${caller.staff.id}`,
-  };
+  const submitter = submitterFor(caller);
 
   if (decision.destination === 'cloud') {
     const { batchId, jobIds, created } = await queueBatch(runtime, submitter, input, decision);

@@ -1,14 +1,14 @@
 import { json, type ActionFunctionArgs } from '@remix-run/node';
 
 import { routeHeaders, routeRequest } from '~/domain/routing';
-import { fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
+import { GenerateChapterSchema } from '~/domain/submit-schemas';
 import { requireApiCaller } from '~/server/auth/auth.server';
-import { apiError, readJsonBody } from '~/server/http.server';
+import { apiError } from '~/server/http.server';
 import { presentJobStatus } from '~/server/presenters/job-status.server';
 import { findChapters } from '~/server/queue.server';
 import { activeRoutingConfig } from '~/server/routing-config.server';
 import { getRuntime } from '~/server/runtime.server';
-import { generateAtEdge, queueChapter } from '~/server/services/submit.server';
+import { generateAtEdge, queueChapter, readSubmission, submitterFor } from '~/server/services/submit.server';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -19,12 +19,7 @@ const MAX_BODY_BYTES = 16 * 1024;
 export async function action({ request }: ActionFunctionArgs) {
   const caller = await requireApiCaller(request, 'jobs.submit');
   const runtime = await getRuntime();
-  const body = await readJsonBody(request, MAX_BODY_BYTES);
-  const headerKey = request.headers.get('idempotency-key') ?? undefined;
-  const parsed = GenerateChapterSchema.safeParse({ ...body, ...(headerKey ? { idempotency_key: headerKey } : {}) });
-  if (!parsed.success)
-    return apiError(400, 'invalid_request', 'The request body has invalid fields.', fieldErrors(parsed.error));
-  const input = parsed.data;
+  const input = await readSubmission(request, GenerateChapterSchema, MAX_BODY_BYTES);
 
   const chapter = (await findChapters(runtime.db, [input.chapter_id])).get(input.chapter_id);
   if (!chapter)
@@ -38,10 +33,7 @@ export async function action({ request }: ActionFunctionArgs) {
     active.version,
   );
   const headers = routeHeaders(decision);
-  const submitter = {
-    actor: caller.actor,
-    scope: caller.kind === 'token' ? `token:${caller.token.id}` : `staff:${caller.staff.id}`,
-  };
+  const submitter = submitterFor(caller);
 
   if (decision.destination === 'cloud') {
     const { jobId, created } = await queueChapter(runtime, submitter, input, decision);

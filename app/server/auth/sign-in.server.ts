@@ -47,19 +47,7 @@ export async function signInWithPassword(
     await audit(db, { actor: email, action: 'sign_in.failed', detail: { ip: meta.ip } });
     return { ok: false, status: 401, message: WRONG_CREDENTIALS };
   }
-  if (row.disabled_at) {
-    await audit(db, { actor: email, action: 'sign_in.refused_disabled', targetType: 'staff', targetId: row.id });
-    return { ok: false, status: 403, message: 'This staff account is disabled. Ask an admin to enable it.' };
-  }
-  const sessionToken = await createSession(db, row.id, meta);
-  await audit(db, {
-    actor: row.email,
-    action: 'sign_in.succeeded',
-    targetType: 'staff',
-    targetId: row.id,
-    detail: { ip: meta.ip, method: 'password' },
-  });
-  return { ok: true, staff: toStaff(row), sessionToken };
+  return startSession(db, row, meta, 'password');
 }
 
 /**
@@ -107,6 +95,16 @@ export async function signInWithSupabase(
       message: `${identity.email ?? 'This account'} is not a Switchyard staff member. Ask an admin to add you.`,
     };
   }
+  return startSession(db, row, meta, 'supabase');
+}
+
+/** The end of every sign-in: refuse a disabled member, else start a session; both audited. */
+async function startSession(
+  db: Database,
+  row: { id: string; email: string; display_name: string; role: Staff['role']; disabled_at: Date | null },
+  meta: SessionMeta,
+  method: 'password' | 'supabase',
+): Promise<SignInResult> {
   if (row.disabled_at) {
     await audit(db, { actor: row.email, action: 'sign_in.refused_disabled', targetType: 'staff', targetId: row.id });
     return { ok: false, status: 403, message: 'This staff account is disabled. Ask an admin to enable it.' };
@@ -117,7 +115,7 @@ export async function signInWithSupabase(
     action: 'sign_in.succeeded',
     targetType: 'staff',
     targetId: row.id,
-    detail: { ip: meta.ip, method: 'supabase' },
+    detail: { ip: meta.ip, method },
   });
   return { ok: true, staff: toStaff(row), sessionToken };
 }

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
 import { routeRequest, type RouteDecision } from '~/domain/routing';
-import type { BatchGenerateInput, GenerateChapterInput } from '~/domain/submit-schemas';
+import type { z } from 'zod';
+
+import { fieldErrors, type BatchGenerateInput, type GenerateChapterInput } from '~/domain/submit-schemas';
 
 import { audit } from '../audit.server';
+import type { ApiCaller } from '../auth/auth.server';
+import { apiError, readJsonBody } from '../http.server';
 import { executeJob, type ExecutionOutcome } from '../job-execution.server';
 import { createLogger } from '../log.server';
 import { claimJob, submitBatch, submitJob, type NewJob } from '../queue.server';
@@ -20,6 +24,26 @@ export interface Submitter {
   actor: string;
   /** Scopes idempotency keys per caller, so two callers can never collide on a key. */
   scope: string;
+}
+
+export function submitterFor(caller: ApiCaller): Submitter {
+  return {
+    actor: caller.actor,
+    scope: caller.kind === 'token' ? `token:${caller.token.id}` : `staff:${caller.staff.id}`,
+  };
+}
+
+/**
+ * An API submission's JSON body checked against `schema`, with an `Idempotency-Key` header
+ * taking the place of the body's `idempotency_key`. Throws the 4xx answer when it is wrong.
+ */
+export async function readSubmission<T>(request: Request, schema: z.ZodType<T>, maxBytes: number): Promise<T> {
+  const body = await readJsonBody(request, maxBytes);
+  const headerKey = request.headers.get('idempotency-key') ?? undefined;
+  const parsed = schema.safeParse({ ...body, ...(headerKey ? { idempotency_key: headerKey } : {}) });
+  if (!parsed.success)
+    throw apiError(400, 'invalid_request', 'The request body has invalid fields.', fieldErrors(parsed.error));
+  return parsed.data;
 }
 
 function jobFields(input: GenerateChapterInput | BatchGenerateInput, decision: RouteDecision, submitter: Submitter) {
