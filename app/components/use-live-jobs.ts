@@ -74,16 +74,25 @@ export function useLiveJobs(
   }, [supabase?.url, supabase?.key]); // eslint-disable-line react-hooks/exhaustive-deps
 }
 
-function subscribeRealtime(
+/**
+ * The Realtime half of useLiveJobs: `postgres_changes` on the jobs and batches tables. Returns the
+ * unsubscribe. `transport` is only for runtimes without a global WebSocket (Node 20 in tests).
+ */
+export function subscribeRealtime(
   config: { url: string; key: string },
   deliver: (change: LiveJobChange) => void,
   nudge: () => void,
+  transport?: unknown,
 ) {
   let stop = () => undefined as void;
   let cancelled = false;
   void import('@supabase/supabase-js').then(({ createClient }) => {
     if (cancelled) return;
-    const client = createClient(config.url, config.key);
+    const client = createClient(
+      config.url,
+      config.key,
+      transport ? { realtime: { transport: transport as never } } : undefined,
+    );
     const channel = client
       .channel('switchyard-jobs')
       .on('postgres_changes', { event: '*', schema: 'public', table: 'chapter_content_jobs' }, (payload) => {
