@@ -4,7 +4,7 @@ import { routeHeaders, routeRequest } from '~/domain/routing';
 import { GenerateChapterSchema } from '~/domain/submit-schemas';
 import { requireApiCaller } from '~/server/auth/auth.server';
 import { apiError } from '~/server/http.server';
-import { presentJobStatus } from '~/server/presenters/job-status.server';
+import { presentJobDetail, presentJobStatus } from '~/server/presenters/job-status.server';
 import { findChapters } from '~/server/queue.server';
 import { activeRoutingConfig } from '~/server/routing-config.server';
 import { getRuntime } from '~/server/runtime.server';
@@ -53,14 +53,9 @@ export async function action({ request }: ActionFunctionArgs) {
   }
 
   const { jobIds, outcomes } = await generateAtEdge(runtime, submitter, [input.chapter_id], input, decision);
-  const job = await presentJobStatus(runtime.db, jobIds[0]);
-  if (outcomes[0] === 'succeeded') {
-    const [chapterRow] = await runtime.db.query<{ content: string }>(
-      'select content from public.chapter_versions where job_id = $1',
-      [jobIds[0]],
-    );
-    return json({ ...job, content: chapterRow?.content ?? null }, { status: 200, headers });
-  }
+  const detail = await presentJobDetail(runtime.db, jobIds[0]);
+  const job = detail?.job;
+  if (outcomes[0] === 'succeeded') return json({ ...job, content: detail?.content ?? null }, { status: 200, headers });
   if (job?.error?.code === 'timeout') {
     return json(
       { error: 'timeout', message: job.error.message, job_id: jobIds[0], status_url: `/api/jobs/${jobIds[0]}` },

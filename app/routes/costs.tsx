@@ -9,11 +9,11 @@ import { formatMicros } from '~/components/format';
 import { costCharts } from '~/domain/chart-data';
 import { can } from '~/domain/permissions';
 import type { loader as rootLoader } from '~/root';
-import { audit } from '~/server/audit.server';
 import { requirePermission } from '~/server/auth/auth.server';
 import { parseRange } from '~/server/presenters/range.server';
 import { presentCosts } from '~/server/presenters/analytics.server';
 import { getRuntime } from '~/server/runtime.server';
+import { setMonthlyBudget } from '~/server/services/budget.server';
 
 export const meta: MetaFunction = () => [{ title: 'Costs · Switchyard' }];
 
@@ -34,19 +34,7 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!parsed.success) return json({ ok: false, message: parsed.error.issues[0].message }, { status: 400 });
   const { db } = await getRuntime();
   const micros = Math.round(parsed.data.amount * 1_000_000);
-  await db.transaction(async (tx) => {
-    await tx.query(
-      `insert into public.cost_budgets (month, amount_micros, set_by) values (date_trunc('month', now() at time zone 'utc')::date, $1, $2)
-       on conflict (month) do update set amount_micros = excluded.amount_micros, set_by = excluded.set_by, set_at = now()`,
-      [micros, staff.email],
-    );
-    await audit(tx, {
-      actor: staff.email,
-      action: 'budget.set',
-      targetType: 'budget',
-      detail: { amount_micros: micros },
-    });
-  });
+  await setMonthlyBudget(db, staff.email, micros);
   return json({ ok: true, message: `This month's budget is now ${formatMicros(micros)}.` });
 }
 

@@ -41,7 +41,6 @@ async function main() {
   await db.query(`select public.refresh_job_rollups(((now() at time zone 'utc')::date - 91))`);
   const seeded = (performance.now() - seedStarted) / 1000;
 
-  const first = await presentJobList(db, {});
   const deep = await presentJobList(db, { after: (await presentJobList(db, {}, 5000)).nextCursor ?? undefined });
   const cases: [string, () => Promise<unknown>][] = [
     ['jobs: first page', () => presentJobList(db, {})],
@@ -80,7 +79,6 @@ async function main() {
   );
   console.log('  plan (costs, rollups):');
   for (const line of rollupPlan.slice(0, 3)) console.log(`    ${line['QUERY PLAN']}`);
-  void first;
   await db.close();
 }
 

@@ -122,10 +122,10 @@ export async function presentJobList(db: Queryable, filters: JobFilters = {}, li
   };
 }
 
-/** Distinct values for the filter pickers (models, rules, config versions), from small tables where possible. */
+/** The config versions the version filter offers (models come from the price table). */
 export async function presentJobFilterOptions(db: Queryable) {
-  const [versions] = await Promise.all([
-    db.query<{ version: number }>('select version from public.control_config_versions order by version desc limit 50'),
-  ]);
+  const versions = await db.query<{ version: number }>(
+    'select version from public.control_config_versions order by version desc limit 50',
+  );
   return { configVersions: versions.map((row) => row.version) };
 }
