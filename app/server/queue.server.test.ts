@@ -185,6 +185,8 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     expect(await reapExpiredLeases(db)).toEqual([{ job_id: jobId, status: 'pending' }]);
     expect(await heartbeatJob(db, jobId, 'dead-worker', 30)).toEqual({ leaseHeld: false, cancelRequested: false });
 
+    // A reaped attempt backs off (queue-reaping.server.test.ts); skip the wait.
+    await db.query('update public.chapter_content_jobs set run_after = now() where id = $1', [jobId]);
     const [again] = await claimJobs(db, 'live-worker', 1);
     expect(again).toMatchObject({ id: jobId, attempts: 2 });
     expect(await completeJob(db, jobId, 'dead-worker', { content: 'late', stopReason: 'end_turn', usage })).toBe(false);
