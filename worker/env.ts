@@ -11,6 +11,16 @@ const schema = z.object({
     .refine((value) => /^postgres(ql)?:\/\/[^/]+/.test(value), {
       message: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/database',
     }),
+  /**
+   * The connection LISTEN uses (default DATABASE_URL). A transaction-mode pooler cannot carry
+   * LISTEN: on Supabase use the session-mode pooler (port 5432) or the direct connection.
+   */
+  DATABASE_LISTEN_URL: z
+    .string()
+    .refine((value) => /^postgres(ql)?:\/\/[^/]+/.test(value), {
+      message: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/database',
+    })
+    .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   WORKER_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),

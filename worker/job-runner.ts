@@ -3,10 +3,16 @@ import { randomUUID } from 'node:crypto';
 
 import type { ChapterGenerator } from '../app/domain/generation';
 import { DEFAULT_PRICES, type PriceTable } from '../app/domain/prices';
-import { JOBS_CHANNEL, parseJobsNotification, type Database } from '../app/server/db/port.server';
+import {
+  JOBS_CHANNEL,
+  LISTENER_POLL_INTERVAL_MS,
+  listenerNeedsPolling,
+  parseJobsNotification,
+  type Database,
+} from '../app/server/db/port.server';
 import { executeJob, type ExecutionResult, type JobControl } from '../app/server/job-execution.server';
 import { createLogger, type Logger } from '../app/server/log.server';
-import { claimJobs, workerHeartbeat, type JobRow } from '../app/server/queue.server';
+import { cancelRequestedAmong, claimJobs, workerHeartbeat, type JobRow } from '../app/server/queue.server';
 
 export interface JobRunnerOptions {
   db: Database;
@@ -36,6 +42,8 @@ export class JobRunner {
   private wakeAgain = false;
   private stopping = false;
   private unlisten: (() => Promise<void>) | undefined;
+  private unwatchListener: (() => void) | undefined;
+  private poll: ReturnType<typeof setInterval> | undefined;
   private presence: ReturnType<typeof setInterval> | undefined;
   private succeeded = 0;
   private failed = 0;
@@ -50,9 +58,22 @@ export class JobRunner {
     return this.options.leaseSeconds ?? 30;
   }
 
-  /** Listens for new jobs and cancel requests so both are acted on without polling. */
+  /**
+   * Listens for new jobs and cancel requests so both are acted on without polling. While the
+   * listener is down or cannot deliver (a transaction-mode pooler), it polls for both instead,
+   * and after a reconnect it catches up on the notifications it missed.
+   */
   async start(): Promise<void> {
-    this.unlisten = await this.options.db.listen(JOBS_CHANNEL, (payload) => this.onNotification(payload));
+    const { db } = this.options;
+    this.unlisten = await db.listen(JOBS_CHANNEL, (payload) => this.onNotification(payload));
+    this.unwatchListener = db.onListenerChange((_state, reconnected) => {
+      if (reconnected) this.catchUp();
+      void this.reportPresence();
+    });
+    this.poll = setInterval(() => {
+      if (listenerNeedsPolling(db.listenerState())) this.catchUp();
+    }, LISTENER_POLL_INTERVAL_MS);
+    this.poll.unref();
     await this.reportPresence();
     // An idle worker still reports in, so the Worker page can tell idle from dead.
     this.presence = setInterval(() => void this.reportPresence(), (this.leaseSeconds * 1000) / 3);
@@ -87,6 +108,8 @@ export class JobRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.presence);
+    clearInterval(this.poll);
+    this.unwatchListener?.();
     for (const control of this.running.values()) {
       control.reason ??= 'shutdown';
       control.abort.abort();
@@ -130,15 +153,35 @@ export class JobRunner {
     const notification = parseJobsNotification(payload);
     if (!notification) return;
     if (notification.event === 'cancel_requested') {
-      for (const job of notification.jobs) {
-        const control = this.running.get(job.id);
-        if (control) {
-          control.reason ??= 'cancel';
-          control.abort.abort();
-        }
-      }
+      for (const job of notification.jobs) this.cancelRunning(job.id);
     } else if (notification.event === 'status' && notification.jobs.some((job) => job.status === 'pending')) {
       void this.wake();
+    }
+  }
+
+  /** What notifications would have said: new jobs may be waiting, running ones may be cancelled. */
+  private catchUp() {
+    if (this.stopping) return;
+    void this.wake();
+    void this.checkCancelRequests();
+  }
+
+  private async checkCancelRequests() {
+    if (this.running.size === 0) return;
+    try {
+      for (const id of await cancelRequestedAmong(this.options.db, [...this.running.keys()])) {
+        this.cancelRunning(id);
+      }
+    } catch (error) {
+      this.log.warn('cancel check failed; the heartbeat checks again', { error: String(error) });
+    }
+  }
+
+  private cancelRunning(jobId: string) {
+    const control = this.running.get(jobId);
+    if (control) {
+      control.reason ??= 'cancel';
+      control.abort.abort();
     }
   }
 
@@ -182,6 +225,7 @@ export class JobRunner {
       succeeded: this.succeeded,
       failed: this.failed,
       stopped,
+      listener: this.options.db.listenerState(),
     }).catch((error) => this.log.warn('worker heartbeat failed', { error: String(error) }));
   }
 }

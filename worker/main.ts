@@ -25,6 +25,7 @@ async function main() {
   const log = createLogger({ component: 'worker' });
   const db = openPostgres({
     connectionString: env.DATABASE_URL,
+    listenConnectionString: env.DATABASE_LISTEN_URL,
     poolSize: env.DATABASE_POOL_SIZE,
     applicationName: 'switchyard-worker',
   });

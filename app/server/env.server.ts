@@ -24,6 +24,11 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   DATABASE_URL: postgresUrl.optional(),
+  /**
+   * The connection LISTEN uses (default DATABASE_URL). A transaction-mode pooler cannot carry
+   * LISTEN: on Supabase use the session-mode pooler (port 5432) or the direct connection.
+   */
+  DATABASE_LISTEN_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
   EMBEDDED_WORKER: flag.default(true),
@@ -156,7 +161,7 @@ export function parseEnv(source: Record<string, string | undefined>): AppEnv {
 
 function redact(name: string, value: string): string {
   if (/KEY|SECRET|TOKEN|PASSWORD/.test(name)) return '…';
-  if (name === 'DATABASE_URL') return value.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:…@');
+  if (name === 'DATABASE_URL' || name === 'DATABASE_LISTEN_URL') return value.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:…@');
   return value;
 }
 

@@ -1,7 +1,7 @@
 import type { TokenUsage } from '~/domain/generation';
 import type { Destination, JobStatus, Priority } from '~/domain/job-status';
 
-import type { Queryable } from './db/port.server';
+import type { ListenerState, Queryable } from './db/port.server';
 
 /**
  * Typed calls of the queue functions in supabase/migrations. The SQL functions hold the
@@ -235,16 +235,28 @@ export async function workerHeartbeat(
     succeeded: number;
     failed: number;
     stopped: boolean;
+    /** Its LISTEN connection, shown on the Worker page. */
+    listener?: ListenerState;
   },
 ): Promise<void> {
-  await db.query('select public.worker_heartbeat($1, $2, $3, $4, $5, $6)', [
+  await db.query('select public.worker_heartbeat($1, $2, $3, $4, $5, $6, $7)', [
     worker.id,
     worker.host,
     worker.currentJobId,
     worker.succeeded,
     worker.failed,
     worker.stopped,
+    worker.listener ?? null,
   ]);
+}
+
+/** Which of these (running) jobs have a cancel request: the poll that stands in for NOTIFY. */
+export async function cancelRequestedAmong(db: Queryable, jobIds: string[]): Promise<string[]> {
+  const rows = await db.query<{ id: string }>(
+    `select id from public.chapter_content_jobs where id = any($1::uuid[]) and cancel_requested_at is not null`,
+    [jobIds],
+  );
+  return rows.map((row) => row.id);
 }
 
 /** The course and chapter a job generates, shaped as the generator's prompt input. */

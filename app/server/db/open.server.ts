@@ -7,10 +7,14 @@ import { openPostgres } from './postgres.server';
 
 /** PostgreSQL when DATABASE_URL is set; otherwise the embedded PGlite under PGLITE_DATA_DIR. */
 export async function openDatabase(
-  env: Pick<AppEnv, 'DATABASE_URL' | 'DATABASE_POOL_SIZE' | 'PGLITE_DATA_DIR'>,
+  env: Pick<AppEnv, 'DATABASE_URL' | 'DATABASE_LISTEN_URL' | 'DATABASE_POOL_SIZE' | 'PGLITE_DATA_DIR'>,
 ): Promise<Database> {
   if (env.DATABASE_URL) {
-    return openPostgres({ connectionString: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
+    return openPostgres({
+      connectionString: env.DATABASE_URL,
+      listenConnectionString: env.DATABASE_LISTEN_URL,
+      poolSize: env.DATABASE_POOL_SIZE,
+    });
   }
   await mkdir(env.PGLITE_DATA_DIR, { recursive: true });
   return openPglite(env.PGLITE_DATA_DIR);

@@ -1,6 +1,6 @@
 import { PGlite, types } from '@electric-sql/pglite';
 
-import type { Database, Queryable } from './port.server';
+import type { Database, ListenerState, Queryable } from './port.server';
 
 /** int8 and numeric as numbers, dates as 'YYYY-MM-DD', matching the PostgreSQL adapter. */
 const parsers = {
@@ -31,6 +31,15 @@ export function wrapPglite(db: PGlite): Database {
     },
   });
 
+  // In-process: notifications cannot be lost on the way, so the listener is always up.
+  const listener: ListenerState = {
+    connection: 'connected',
+    mode: 'listen',
+    since: new Date(),
+    lastError: null,
+    reconnects: 0,
+  };
+
   return {
     kind: 'pglite',
     ...asQueryable(db),
@@ -41,6 +50,8 @@ export function wrapPglite(db: PGlite): Database {
       const unsubscribe = await db.listen(channel, onPayload);
       return async () => unsubscribe();
     },
+    listenerState: () => ({ ...listener }),
+    onListenerChange: () => () => undefined,
     async close() {
       if (!db.closed) await db.close();
     },

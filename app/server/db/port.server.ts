@@ -16,8 +16,52 @@ export interface Database extends Queryable {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Subscribes to NOTIFY on `channel`; resolves once listening. Returns the unsubscribe. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** The LISTEN connection as it is now: up or reconnecting, and whether NOTIFY reaches it. */
+  listenerState(): ListenerState;
+  /**
+   * Calls `onChange` on every change of `listenerState()`. `reconnected` is true when the
+   * connection has just come back: notifications sent while it was down are lost, so the
+   * subscriber must catch up from the database (a wake-up, a reload). Returns the unsubscribe.
+   */
+  onListenerChange(onChange: (state: ListenerState, reconnected: boolean) => void): () => void;
   close(): Promise<void>;
 }
+
+/**
+ * - `connection`: `connected`, or `reconnecting` since `since` (retrying forever with capped
+ *   backoff); `idle` before anything listens.
+ * - `mode`: `listen` when a NOTIFY sent through the pool was seen to arrive; `polling` when it did
+ *   not (a transaction-mode pooler swallows them), so callers poll instead; `checking` while
+ *   the 2 s start-up probe runs.
+ */
+export interface ListenerState {
+  connection: 'idle' | 'connected' | 'reconnecting';
+  mode: 'checking' | 'listen' | 'polling';
+  since: Date;
+  lastError: string | null;
+  reconnects: number;
+}
+
+/** True when notifications cannot be relied on right now and callers should poll. */
+export function listenerNeedsPolling(state: ListenerState): boolean {
+  return state.connection !== 'connected' || state.mode !== 'listen';
+}
+
+/** One line for logs, the Worker page and /healthz readers. */
+export function describeListener(state: ListenerState): string {
+  if (state.connection === 'reconnecting') {
+    return `reconnecting since ${state.since.toISOString()}${state.lastError ? ` (${state.lastError})` : ''}; polling meanwhile`;
+  }
+  if (state.connection === 'idle') return 'not listening yet';
+  if (state.mode === 'polling') {
+    return 'connected, but LISTEN does not deliver notifications (a transaction-mode pooler?); polling instead. Point DATABASE_LISTEN_URL at a session-mode or direct connection.';
+  }
+  if (state.mode === 'checking') return 'connected; checking that notifications arrive';
+  return 'connected; notifications arrive';
+}
+
+/** How often callers poll while `listenerNeedsPolling`: keeps cancel within about a second. */
+export const LISTENER_POLL_INTERVAL_MS = 500;
 
 /** The NOTIFY channel the queue functions publish job changes on. */
 export const JOBS_CHANNEL = 'switchyard_jobs';

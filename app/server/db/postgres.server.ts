@@ -1,6 +1,9 @@
 import pg from 'pg';
 
-import type { Database, Queryable } from './port.server';
+import { randomUUID } from 'node:crypto';
+
+import { createLogger } from '../log.server';
+import { LISTENER_POLL_INTERVAL_MS, type Database, type ListenerState, type Queryable } from './port.server';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -19,6 +22,11 @@ const types = {
 
 export interface PostgresOptions {
   connectionString: string;
+  /**
+   * The LISTEN connection's URL (DATABASE_LISTEN_URL); default `connectionString`. It must be a
+   * session-mode or direct connection: a transaction-mode pooler cannot carry LISTEN.
+   */
+  listenConnectionString?: string;
   poolSize?: number;
   applicationName?: string;
 }
@@ -40,7 +48,13 @@ export function openPostgres(options: PostgresOptions): Database {
     console.error(JSON.stringify({ level: 'warn', msg: 'idle database client error', error: error.message })),
   );
 
-  const listener = createListener(options);
+  const listener = createListener({
+    connectionString: options.listenConnectionString ?? options.connectionString,
+    applicationName: options.applicationName ?? 'switchyard',
+    notify: async (channel, payload) => {
+      await pool.query('select pg_notify($1, $2)', [channel, payload]);
+    },
+  });
 
   return {
     kind: 'postgres',
@@ -66,6 +80,8 @@ export function openPostgres(options: PostgresOptions): Database {
       }
     },
     listen: listener.listen,
+    listenerState: listener.state,
+    onListenerChange: listener.onChange,
     async close() {
       await listener.close();
       await pool.end();
@@ -85,44 +101,114 @@ function clientQueryable(client: pg.PoolClient): Queryable {
   };
 }
 
+/** Reconnect backoff: 100 ms doubling to a 2 s cap, so a listener is back within ~2 s of recovery. */
+const RECONNECT_BASE_MS = 100;
+const RECONNECT_CAP_MS = 2_000;
+/** How long the start-up probe waits for its own NOTIFY before declaring LISTEN deaf. */
+const PROBE_TIMEOUT_MS = 2_000;
+/** A query on the listen connection this often notices a silently dead TCP path. */
+const LIVENESS_INTERVAL_MS = 15_000;
+const LIVENESS_TIMEOUT_MS = 5_000;
+
+interface ListenerOptions {
+  connectionString: string;
+  applicationName: string;
+  /** Sends a NOTIFY the way real ones are sent: from another connection (the pool). */
+  notify: (channel: string, payload: string) => Promise<void>;
+}
+
 /**
- * One dedicated connection carries every LISTEN of this process. If it drops, it reconnects
- * with backoff and listens again; a NOTIFY sent while it was down is lost, which is why
- * notifications only ever nudge (the database stays the source of truth).
+ * One dedicated connection carries every LISTEN of this process. When it drops it reconnects
+ * forever, with capped exponential backoff and jitter, and LISTENs again on every channel.
+ * A NOTIFY sent while it was down is lost, so every reconnect is announced to
+ * `onListenerChange` subscribers, who catch up from the database (notifications only nudge).
+ * After each connect a probe NOTIFY checks that notifications really arrive: through a
+ * transaction-mode pooler LISTEN is accepted but nothing is ever delivered.
  */
-function createListener(options: PostgresOptions) {
+function createListener(options: ListenerOptions) {
   const handlers = new Map<string, Set<(payload: string) => void>>();
+  const subscribers = new Set<(state: ListenerState, reconnected: boolean) => void>();
+  const log = createLogger({ component: 'database-listener' });
+  let state: ListenerState = { connection: 'idle', mode: 'checking', since: new Date(), lastError: null, reconnects: 0 };
   let client: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let liveness: ReturnType<typeof setInterval> | undefined;
+  let failures = 0;
+  let everConnected = false;
   let closed = false;
-  let retryDelayMs = 100;
+  const probes = new Map<string, () => void>();
+
+  function setState(change: Partial<ListenerState>, reconnected = false) {
+    const next = { ...state, ...change };
+    if (next.connection !== state.connection) next.since = new Date();
+    state = next;
+    for (const subscriber of subscribers) {
+      try {
+        subscriber({ ...state }, reconnected);
+      } catch (error) {
+        log.error('listener subscriber failed', { error: String(error) });
+      }
+    }
+  }
 
   async function connect(): Promise<pg.Client> {
     const next = new pg.Client({
       connectionString: options.connectionString,
-      application_name: `${options.applicationName ?? 'switchyard'}-listen`,
+      application_name: `${options.applicationName}-listen`,
+      keepAlive: true,
     });
     next.on('notification', (message) => {
+      const probe = probes.get(message.channel);
+      if (probe) return probe();
       for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
     });
-    next.on('error', () => reconnect(next));
-    next.on('end', () => reconnect(next));
-    await next.connect();
-    for (const channel of handlers.keys()) await next.query(`listen ${quoteIdentifier(channel)}`);
-    retryDelayMs = 100;
+    // Errors of a client that is not (or no longer) the current one are already handled by
+    // whoever is connecting it; only the current client's loss starts the reconnect loop.
+    next.on('error', (error) => lost(next, error));
+    next.on('end', () => lost(next, new Error('connection ended')));
+    try {
+      await next.connect();
+      for (const channel of handlers.keys()) await next.query(`listen ${quoteIdentifier(channel)}`);
+    } catch (error) {
+      await next.end().catch(() => undefined);
+      throw error;
+    }
     client = next;
+    failures = 0;
+    const reconnected = everConnected;
+    everConnected = true;
+    setState({ connection: 'connected', mode: 'checking', reconnects: state.reconnects + (reconnected ? 1 : 0) }, reconnected);
+    if (reconnected) log.info('listener reconnected; subscribers catch up on what they missed');
+    void probeDelivery(next);
     return next;
   }
 
-  function reconnect(dead: pg.Client) {
+  function lost(dead: pg.Client, error: Error) {
     if (closed || client !== dead) return;
     client = undefined;
-    connecting = undefined;
-    const delay = retryDelayMs;
-    retryDelayMs = Math.min(retryDelayMs * 2, 5000);
-    setTimeout(() => {
-      if (!closed && handlers.size > 0) ensureConnected().catch(() => reconnect(dead));
-    }, delay).unref();
+    dead.removeAllListeners('notification');
+    void dead.end().catch(() => undefined);
+    log.warn('listener connection lost; reconnecting', { error: error.message });
+    setState({ connection: 'reconnecting', lastError: error.message });
+    scheduleRetry();
+  }
+
+  function scheduleRetry() {
+    if (closed || retryTimer || connecting || client) return;
+    // "Equal jitter": half the delay fixed, half random, so processes cut off together do not
+    // all come back in the same millisecond.
+    const ceiling = Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2 ** failures);
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    failures += 1;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      ensureConnected().catch((error: Error) => {
+        setState({ connection: 'reconnecting', lastError: error.message });
+        scheduleRetry();
+      });
+    }, delay);
+    retryTimer.unref();
   }
 
   function ensureConnected(): Promise<pg.Client> {
@@ -131,6 +217,50 @@ function createListener(options: PostgresOptions) {
       connecting = undefined;
     });
     return connecting;
+  }
+
+  /** Sends a NOTIFY on a private channel through the pool and waits for it on `listening`. */
+  async function probeDelivery(listening: pg.Client) {
+    const channel = `switchyard_probe_${randomUUID().replaceAll('-', '')}`;
+    let delivered = false;
+    try {
+      const arrived = new Promise<void>((resolve) => probes.set(channel, resolve));
+      await listening.query(`listen ${quoteIdentifier(channel)}`);
+      await options.notify(channel, 'probe');
+      delivered = await Promise.race([
+        arrived.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), PROBE_TIMEOUT_MS).unref()),
+      ]);
+      await listening.query(`unlisten ${quoteIdentifier(channel)}`).catch(() => undefined);
+    } catch (error) {
+      // The pool or this connection failed mid-probe: try again while this connection is
+      // current (if it died, the reconnect loop probes its successor).
+      log.warn('listener probe could not run; trying again', { error: String(error) });
+      setTimeout(() => {
+        if (client === listening) void probeDelivery(listening);
+      }, 1_000).unref();
+      return;
+    } finally {
+      probes.delete(channel);
+    }
+    if (client !== listening) return;
+    if (!delivered) {
+      log.error(
+        'LISTEN does not deliver notifications on this connection (a transaction-mode pooler cannot carry LISTEN). ' +
+          `Polling every ${LISTENER_POLL_INTERVAL_MS} ms instead. Set DATABASE_LISTEN_URL to a session-mode or direct connection.`,
+      );
+    }
+    setState({ mode: delivered ? 'listen' : 'polling' });
+  }
+
+  /** A query with a deadline: a TCP path that died without a reset is noticed and replaced. */
+  function checkLiveness() {
+    const current = client;
+    if (!current) return;
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('listener connection stopped answering')), LIVENESS_TIMEOUT_MS).unref(),
+    );
+    Promise.race([current.query('select 1'), timeout]).catch((error: Error) => lost(current, error));
   }
 
   return {
@@ -142,19 +272,38 @@ function createListener(options: PostgresOptions) {
         handlers.set(channel, channelHandlers);
       }
       channelHandlers.add(onPayload);
-      const connected = await ensureConnected();
-      if (isNewChannel) await connected.query(`listen ${quoteIdentifier(channel)}`);
+      liveness ??= setInterval(checkLiveness, LIVENESS_INTERVAL_MS);
+      liveness.unref();
+      try {
+        const connected = await ensureConnected();
+        if (isNewChannel) await connected.query(`listen ${quoteIdentifier(channel)}`);
+      } catch (error) {
+        // The database is unreachable now: subscribe anyway and keep trying; the state says
+        // `reconnecting`, so callers poll until it is back.
+        if (!client) {
+          setState({ connection: 'reconnecting', lastError: (error as Error).message });
+          scheduleRetry();
+        }
+      }
       return async () => {
         channelHandlers.delete(onPayload);
-        if (channelHandlers.size === 0) {
+        if (channelHandlers.size === 0 && handlers.get(channel) === channelHandlers) {
           handlers.delete(channel);
           await client?.query(`unlisten ${quoteIdentifier(channel)}`).catch(() => undefined);
         }
       };
     },
+    state: () => ({ ...state }),
+    onChange(subscriber: (state: ListenerState, reconnected: boolean) => void) {
+      subscribers.add(subscriber);
+      return () => void subscribers.delete(subscriber);
+    },
     async close() {
       closed = true;
+      clearTimeout(retryTimer);
+      clearInterval(liveness);
       handlers.clear();
+      subscribers.clear();
       const current = client;
       client = undefined;
       await current?.end().catch(() => undefined);
