@@ -31,7 +31,10 @@ async function main() {
   });
   const generator = selectGenerator(env);
   let inFlight = () => 0;
-  const metrics = createWorkerMetrics(() => inFlight());
+  const metrics = createWorkerMetrics(
+    () => inFlight(),
+    () => db.listenerState(),
+  );
   const runner = new JobRunner({
     db,
     generator,

@@ -1,10 +1,11 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import type { ListenerState } from '../app/server/db/port.server';
 import type { ExecutionResult } from '../app/server/job-execution.server';
 import type { JobRow } from '../app/server/queue.server';
 
 /** The worker's Prometheus metrics, served at GET /metrics. */
-export function createWorkerMetrics(inFlight: () => number) {
+export function createWorkerMetrics(inFlight: () => number, listener?: () => ListenerState) {
   const registry = new Registry();
   const jobs = new Counter({
     name: 'switchyard_worker_jobs_total',
@@ -33,6 +34,43 @@ export function createWorkerMetrics(inFlight: () => number) {
       this.set(inFlight());
     },
   });
+
+  if (listener) {
+    new Gauge({
+      name: 'switchyard_worker_listener_connected',
+      help: 'Whether the LISTEN connection is up (1) or reconnecting (0).',
+      registers: [registry],
+      collect() {
+        this.set(listener().connection === 'connected' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_worker_listener_polling',
+      help: 'Whether this worker polls for new jobs and cancels (1) because LISTEN is down or does not deliver.',
+      registers: [registry],
+      collect() {
+        const state = listener();
+        this.set(state.connection !== 'connected' || state.mode !== 'listen' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_worker_listener_down_seconds',
+      help: 'Seconds the LISTEN connection has been reconnecting; 0 while connected.',
+      registers: [registry],
+      collect() {
+        const state = listener();
+        this.set(state.connection === 'reconnecting' ? (Date.now() - state.since.getTime()) / 1000 : 0);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_worker_listener_reconnects',
+      help: 'Times the LISTEN connection has come back since the worker started.',
+      registers: [registry],
+      collect() {
+        this.set(listener().reconnects);
+      },
+    });
+  }
 
   return {
     registry,

@@ -13,8 +13,8 @@ export interface LiveJobChange {
  * `postgres_changes` on chapter_content_jobs and batches (RLS decides what the signed-in staff
  * member sees); otherwise to the app's Server-Sent Events (/live, fed by LISTEN/NOTIFY). Which
  * one is configuration; pages only say what interests them. Every change revalidates the page's
- * loaders (coalesced within a frame), and after a dropped connection it revalidates once more
- * to catch up on what it missed.
+ * loaders (coalesced within a frame); after a dropped connection, or when the server says its
+ * own LISTEN connection came back (`reload`), it revalidates once more to catch up.
  */
 export function useLiveJobs(
   options: { interested?: (change: LiveJobChange) => boolean; onChange?: (change: LiveJobChange) => void } = {},
@@ -60,6 +60,8 @@ export function useLiveJobs(
         // a malformed frame is ignored; the next change revalidates anyway
       }
     });
+    // The server's listener reconnected or is polling: changes may have gone unannounced.
+    source.addEventListener('reload', () => nudge());
     source.addEventListener('ready', () => {
       if (dropped) nudge();
       dropped = false;

@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from '@remix-run/node';
 
 import { requirePermission } from '~/server/auth/auth.server';
-import { JOBS_CHANNEL } from '~/server/db/port.server';
+import { subscribeLiveFeed } from '~/server/live-feed.server';
 import { getRuntime } from '~/server/runtime.server';
 
 /** Keeps proxies from closing an idle stream, and lets a dead client be noticed. */
@@ -9,8 +9,10 @@ const KEEPALIVE_MS = 15_000;
 
 /**
  * GET /live — Server-Sent Events of job changes, fed by PostgreSQL LISTEN/NOTIFY: the live
- * channel when Supabase Realtime is not configured. Each event is a NOTIFY payload
- * ({"event", "jobs": [...]}); pages use it only as a nudge to revalidate their loaders.
+ * channel when Supabase Realtime is not configured. Each `jobs` event is a NOTIFY payload
+ * ({"event", "jobs": [...]}); a `reload` event says changes may have gone unannounced (the
+ * listener reconnected, or it cannot deliver and a poll saw new events). Pages use both only
+ * as a nudge to revalidate their loaders.
  */
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'jobs.view');
@@ -27,12 +29,15 @@ export async function loader({ request }: LoaderFunctionArgs) {
           void cleanup?.();
         }
       };
-      const unlisten = await db.listen(JOBS_CHANNEL, (payload) => send(`event: jobs\ndata: ${payload}\n\n`));
+      const unsubscribe = await subscribeLiveFeed(db, {
+        onJobs: (payload) => send(`event: jobs\ndata: ${payload}\n\n`),
+        onReload: () => send('event: reload\ndata: {}\n\n'),
+      });
       const keepalive = setInterval(() => send(': keepalive\n\n'), KEEPALIVE_MS);
       cleanup = async () => {
         clearInterval(keepalive);
         cleanup = undefined;
-        await unlisten();
+        await unsubscribe();
         try {
           controller.close();
         } catch {

@@ -11,7 +11,7 @@ import { paths } from '~/paths';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
 import { cloudRunFromEnv } from '~/server/cloud-run.server';
-import { presentWorkerPage } from '~/server/presenters/workers.server';
+import { presentWorkerPage, summarizeListener } from '~/server/presenters/workers.server';
 import { getRuntime } from '~/server/runtime.server';
 import { operateWorkerService, parseWorkerOpsForm } from '~/server/services/worker-ops.server';
 
@@ -20,7 +20,8 @@ export const meta: MetaFunction = () => [{ title: 'Worker · Switchyard' }];
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'jobs.view');
   const { db, env } = await getRuntime();
-  return json(await presentWorkerPage(db, env.WORKER_LEASE_SECONDS, cloudRunFromEnv(env)));
+  const page = await presentWorkerPage(db, env.WORKER_LEASE_SECONDS, cloudRunFromEnv(env));
+  return json({ ...page, appListener: summarizeListener(db.listenerState()) });
 }
 
 type ActionResult = { ok: boolean; message: string };
@@ -39,7 +40,7 @@ type ServiceState = NonNullable<Extract<PageData['cloudRun'], { configured: true
 type Condition = ServiceState['service']['ready'];
 
 export default function WorkerPage() {
-  const { cloudRun, workers, queue } = useLoaderData<typeof loader>();
+  const { cloudRun, workers, queue, appListener } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const role = useRouteLoaderData<typeof rootLoader>('root')?.staff?.role;
   const mayOperate = role ? can(role, 'worker.operate') : false;
@@ -105,6 +106,9 @@ export default function WorkerPage() {
 
       <section className="panel" aria-labelledby="instances">
         <h2 id="instances">Live instances</h2>
+        <p data-testid="app-listener" role={appListener.polling ? 'alert' : undefined}>
+          Notifications to this app: {appListener.summary}
+        </p>
         {workers.length === 0 ? (
           <EmptyState title="No worker has reported today">
             Start one with <code>npm start</code> (embedded) or <code>npm run worker</code>.
@@ -141,6 +145,14 @@ export default function WorkerPage() {
                     ) : (
                       <span className="badge badge-succeeded">live</span>
                     )}
+                    {worker.listener?.polling && !worker.stoppedAt ? (
+                      <>
+                        <br />
+                        <span className="hint" data-testid="worker-listener">
+                          Notifications: {worker.listener.summary}
+                        </span>
+                      </>
+                    ) : null}
                   </td>
                   <td>
                     {worker.currentJobId ? (

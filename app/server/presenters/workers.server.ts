@@ -1,5 +1,5 @@
 import type { CloudRunControl, CloudRunState } from '../cloud-run.server';
-import type { Queryable } from '../db/port.server';
+import { describeListener, listenerNeedsPolling, type ListenerState, type Queryable } from '../db/port.server';
 
 export interface WorkerInstance {
   workerId: string;
@@ -11,6 +11,18 @@ export interface WorkerInstance {
   jobsFailed: number;
   stoppedAt: Date | null;
   stale: boolean;
+  /** Its LISTEN connection as last reported; null from workers older than that report. */
+  listener: ListenerSummary | null;
+}
+
+export interface ListenerSummary {
+  /** True when notifications do not arrive and the process polls instead. */
+  polling: boolean;
+  summary: string;
+}
+
+export function summarizeListener(state: ListenerState): ListenerSummary {
+  return { polling: listenerNeedsPolling(state), summary: describeListener(state) };
 }
 
 /**
@@ -28,6 +40,7 @@ export async function presentWorkers(db: Queryable, leaseSeconds: number): Promi
     jobs_failed: number;
     stopped_at: Date | null;
     stale: boolean;
+    listener: (Omit<ListenerState, 'since'> & { since: string }) | null;
   }>(
     `select *, stopped_at is null and last_seen_at < now() - make_interval(secs => $1) as stale
      from public.worker_heartbeats
@@ -45,6 +58,7 @@ export async function presentWorkers(db: Queryable, leaseSeconds: number): Promi
     jobsFailed: row.jobs_failed,
     stoppedAt: row.stopped_at,
     stale: row.stale,
+    listener: row.listener ? summarizeListener({ ...row.listener, since: new Date(row.listener.since) }) : null,
   }));
 }
 
