@@ -36,9 +36,10 @@ describe.each(databaseTargets())('reaping on $name', (target) => {
     await db.query('update public.chapter_content_jobs set run_after = now() where id = $1', [jobId]);
     const [claimed] = await claimJobs(db, worker, 30);
     expect(claimed?.id).toBe(jobId);
-    await db.query(`update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`, [
-      jobId,
-    ]);
+    await db.query(
+      `update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`,
+      [jobId],
+    );
     return reapExpiredLeases(db);
   }
 

@@ -69,6 +69,12 @@ export async function startTcpProxy(options: {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
 
+  const cut = () => {
+    isCut = true;
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
+
   return {
     port,
     url(connectionString) {
@@ -77,11 +83,7 @@ export async function startTcpProxy(options: {
       url.port = String(port);
       return url.toString();
     },
-    cut() {
-      isCut = true;
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-    },
+    cut,
     restore() {
       isCut = false;
     },
@@ -89,7 +91,7 @@ export async function startTcpProxy(options: {
       return sockets.size / 2;
     },
     async close() {
-      this.cut();
+      cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

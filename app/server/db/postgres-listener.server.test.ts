@@ -76,10 +76,12 @@ describe.skipIf(!inject('postgresTemplateUrl'))('the PostgreSQL listener under f
       log: silentLogger,
     });
     await runner.start();
-    await expect.poll(() => db.listenerState(), { timeout: 5_000 }).toMatchObject({
-      connection: 'connected',
-      mode: 'polling',
-    });
+    await expect
+      .poll(() => db.listenerState(), { timeout: 5_000 })
+      .toMatchObject({
+        connection: 'connected',
+        mode: 'polling',
+      });
 
     // Submitted after start: no NOTIFY arrives, so only the poll can find it.
     const { jobId } = await submitJob(db, newJob(chapters[0]));
@@ -98,9 +100,11 @@ describe.skipIf(!inject('postgresTemplateUrl'))('the PostgreSQL listener under f
   it('reports a listener that delivers as listening', async () => {
     const db = await openThroughProxy();
     await db.listen('chaos_channel', () => undefined);
-    await expect.poll(() => db.listenerState(), { timeout: 5_000 }).toMatchObject({
-      connection: 'connected',
-      mode: 'listen',
-    });
+    await expect
+      .poll(() => db.listenerState(), { timeout: 5_000 })
+      .toMatchObject({
+        connection: 'connected',
+        mode: 'listen',
+      });
   }, 60_000);
 });

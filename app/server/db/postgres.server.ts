@@ -129,7 +129,13 @@ function createListener(options: ListenerOptions) {
   const handlers = new Map<string, Set<(payload: string) => void>>();
   const subscribers = new Set<(state: ListenerState, reconnected: boolean) => void>();
   const log = createLogger({ component: 'database-listener' });
-  let state: ListenerState = { connection: 'idle', mode: 'checking', since: new Date(), lastError: null, reconnects: 0 };
+  let state: ListenerState = {
+    connection: 'idle',
+    mode: 'checking',
+    since: new Date(),
+    lastError: null,
+    reconnects: 0,
+  };
   let client: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -178,7 +184,10 @@ function createListener(options: ListenerOptions) {
     failures = 0;
     const reconnected = everConnected;
     everConnected = true;
-    setState({ connection: 'connected', mode: 'checking', reconnects: state.reconnects + (reconnected ? 1 : 0) }, reconnected);
+    setState(
+      { connection: 'connected', mode: 'checking', reconnects: state.reconnects + (reconnected ? 1 : 0) },
+      reconnected,
+    );
     if (reconnected) log.info('listener reconnected; subscribers catch up on what they missed');
     void probeDelivery(next);
     return next;
