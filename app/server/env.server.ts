@@ -161,8 +161,7 @@ export function parseEnv(source: Record<string, string | undefined>): AppEnv {
 
 function redact(name: string, value: string): string {
   if (/KEY|SECRET|TOKEN|PASSWORD/.test(name)) return '…';
-  if (name === 'DATABASE_URL' || name === 'DATABASE_LISTEN_URL')
-    return value.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:…@');
+  if (/^DATABASE(_LISTEN)?_URL$/.test(name)) return value.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:…@');
   return value;
 }
 

@@ -231,7 +231,7 @@ function createListener(options: ListenerOptions) {
   /** Sends a NOTIFY on a private channel through the pool and waits for it on `listening`. */
   async function probeDelivery(listening: pg.Client) {
     const channel = `switchyard_probe_${randomUUID().replaceAll('-', '')}`;
-    let delivered = false;
+    let delivered: boolean;
     try {
       const arrived = new Promise<void>((resolve) => probes.set(channel, resolve));
       await listening.query(`listen ${quoteIdentifier(channel)}`);
