@@ -297,6 +297,10 @@ describe.skipIf(!inject('postgresTemplateUrl'))('chaos on PostgreSQL', () => {
     proxy.restore();
     const restoredAt = Date.now();
     await expectListenersBackWithin(5_000);
+    const metrics = await (await fetch(`http://127.0.0.1:${liveWorkers()[0].port}/metrics`)).text();
+    expect(metrics).toMatch(/^switchyard_worker_listener_connected 1$/m);
+    expect(metrics).toMatch(/^switchyard_worker_listener_polling 0$/m);
+    expect(metrics).toMatch(/^switchyard_worker_listener_reconnects [1-9]/m);
     await expectLiveEventWithin(restoredAt, 5_000);
     await expectAllFinalOnce(batchId, 60_000);
     await expect.poll(async () => (await jobRow(test_.db, jobId)).status, { timeout: 15_000 }).toBe('succeeded');

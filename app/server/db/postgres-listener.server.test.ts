@@ -2,6 +2,7 @@ import { inject } from 'vitest';
 
 import { createOfflineGenerator } from '../generators/offline.server';
 import { silentLogger } from '../log.server';
+import { subscribeLiveFeed } from '../live-feed.server';
 import { cancelJob, submitJob } from '../queue.server';
 import { JobRunner } from '../../../worker/job-runner';
 import { databaseTargets, type TestDatabase } from '../../../test/support/databases';
@@ -31,13 +32,13 @@ describe.skipIf(!inject('postgresTemplateUrl'))('the PostgreSQL listener under f
     await test_.drop();
   }, 60_000);
 
-  async function openThroughProxy(options: { dropNotifications?: boolean } = {}) {
+  function proxyTarget() {
     const target = new URL(test_.url!);
-    proxy = await startTcpProxy({
-      targetHost: target.hostname,
-      targetPort: Number(target.port || 5432),
-      ...options,
-    });
+    return { targetHost: target.hostname, targetPort: Number(target.port || 5432) };
+  }
+
+  async function openThroughProxy(options: { dropNotifications?: boolean } = {}) {
+    proxy = await startTcpProxy({ ...proxyTarget(), ...options });
     db = openPostgres({ connectionString: test_.url!, listenConnectionString: proxy.url(test_.url!), poolSize: 4 });
     return db;
   }
@@ -95,6 +96,42 @@ describe.skipIf(!inject('postgresTemplateUrl'))('the PostgreSQL listener under f
       [runner.workerId],
     );
     expect(heartbeat.listener.mode).toBe('polling');
+  }, 60_000);
+
+  it('tells /live subscribers to reload after a reconnect, and while LISTEN is deaf when jobs change', async () => {
+    const db = await openThroughProxy();
+    let reloads = 0;
+    const unsubscribe = await subscribeLiveFeed(db, { onJobs: () => undefined, onReload: () => (reloads += 1) });
+    await expect.poll(() => db.listenerState().mode, { timeout: 5_000 }).toBe('listen');
+    proxy.cut();
+    await expect.poll(() => db.listenerState().connection, { timeout: 5_000 }).toBe('reconnecting');
+    proxy.restore();
+    await expect.poll(() => reloads, { timeout: 5_000 }).toBeGreaterThan(0);
+    await unsubscribe();
+
+    const deafProxy = await startTcpProxy({ ...proxyTarget(), dropNotifications: true });
+    const deaf = openPostgres({
+      connectionString: test_.url!,
+      listenConnectionString: deafProxy.url(test_.url!),
+      poolSize: 2,
+    });
+    try {
+      let deafReloads = 0;
+      const jobs: string[] = [];
+      const stop = await subscribeLiveFeed(deaf, {
+        onJobs: (payload) => jobs.push(payload),
+        onReload: () => (deafReloads += 1),
+      });
+      await expect.poll(() => deaf.listenerState().mode, { timeout: 5_000 }).toBe('polling');
+      const chapters = await seededChapterIds(deaf);
+      await submitJob(deaf, newJob(chapters[0]));
+      await expect.poll(() => deafReloads, { timeout: 3_000 }).toBeGreaterThan(0);
+      expect(jobs).toEqual([]);
+      await stop();
+    } finally {
+      await deaf.close();
+      await deafProxy.close();
+    }
   }, 60_000);
 
   it('reports a listener that delivers as listening', async () => {
