@@ -48,6 +48,8 @@ describe.skipIf(!inject('postgresTemplateUrl'))('chaos on PostgreSQL', () => {
   let cookie: string;
   const workers: { process: ReturnType<typeof runEntry>; port: number }[] = [];
   const live: LiveEvent[] = [];
+  /** Printed at the end: what recovery looked like, for the record (the asserts hold the bounds). */
+  const figures: string[] = [];
   const liveAbort = new AbortController();
 
   beforeAll(async () => {
@@ -75,6 +77,7 @@ describe.skipIf(!inject('postgresTemplateUrl'))('chaos on PostgreSQL', () => {
   }, 120_000);
 
   afterAll(async () => {
+    console.info(figures.join('\n'));
     liveAbort.abort();
     for (const worker of workers.splice(0))
       if (worker.process.child.exitCode === null) worker.process.child.kill('SIGKILL');
@@ -194,13 +197,15 @@ describe.skipIf(!inject('postgresTemplateUrl'))('chaos on PostgreSQL', () => {
     );
   }
 
-  async function expectListenersBackWithin(ms: number) {
+  /** Returns how long it took, from `since`. */
+  async function expectListenersBackWithin(ms: number, since = Date.now()) {
     await expect
       .poll(async () => (await listenerStates()).every((state) => state === 'connected/listen'), {
         timeout: ms,
         interval: 100,
       })
       .toBe(true);
+    return Date.now() - since;
   }
 
   /** Some /live event (a job change or a reload) after `since`, within `ms`. */
@@ -223,7 +228,8 @@ describe.skipIf(!inject('postgresTemplateUrl'))('chaos on PostgreSQL', () => {
       .poll(async () => (await jobRow(test_.db, jobId)).status, { timeout: 5_000, interval: 20 })
       .not.toBe('pending');
     const picked = await jobRow(test_.db, jobId);
-    expect((picked.started_at as Date).getTime() - (picked.created_at as Date).getTime()).toBeLessThan(1_000);
+    const pickupMs = (picked.started_at as Date).getTime() - (picked.created_at as Date).getTime();
+    expect(pickupMs).toBeLessThan(1_000);
     // ... and /live told the dashboard about it.
     await expect
       .poll(() => live.some((event) => event.event === 'jobs' && event.data.includes(jobId)), { timeout: 5_000 })
@@ -241,7 +247,11 @@ describe.skipIf(!inject('postgresTemplateUrl'))('chaos on PostgreSQL', () => {
     const cancelledAt = Date.now();
     expect(await cancelJob(test_.db, slow, 'chaos')).toBe('running');
     await expect.poll(() => request.clientClosedAt, { timeout: 5_000, interval: 10 }).not.toBeNull();
-    expect(request.clientClosedAt! - cancelledAt).toBeLessThanOrEqual(500);
+    const cancelMs = request.clientClosedAt! - cancelledAt;
+    expect(cancelMs).toBeLessThanOrEqual(500);
+    figures.push(
+      `${expect.getState().currentTestName}: new job claimed ${pickupMs} ms after submit, cancel closed the stream in ${cancelMs} ms`,
+    );
     await expect.poll(async () => (await jobRow(test_.db, slow)).status, { timeout: 5_000 }).toBe('cancelled');
   }
 
@@ -276,7 +286,8 @@ describe.skipIf(!inject('postgresTemplateUrl'))('chaos on PostgreSQL', () => {
     // The app's listener, two workers' listeners, and their pools.
     expect(killed).toBeGreaterThanOrEqual(3);
     await expectLiveEventWithin(killedAt, 5_000);
-    await expectListenersBackWithin(5_000);
+    const backMs = await expectListenersBackWithin(5_000, killedAt);
+    figures.push(`pg_terminate_backend: every listener back ${backMs} ms after the kill`);
     await expectAllFinalOnce(batchId, 60_000);
     await expectRecovered();
   }, 150_000);
@@ -296,7 +307,8 @@ describe.skipIf(!inject('postgresTemplateUrl'))('chaos on PostgreSQL', () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 3_000 - (Date.now() - cutAt))));
     proxy.restore();
     const restoredAt = Date.now();
-    await expectListenersBackWithin(5_000);
+    const backMs = await expectListenersBackWithin(5_000, restoredAt);
+    figures.push(`TCP cut: every listener back ${backMs} ms after the path returned`);
     const metrics = await (await fetch(`http://127.0.0.1:${liveWorkers()[0].port}/metrics`)).text();
     expect(metrics).toMatch(/^switchyard_worker_listener_connected 1$/m);
     expect(metrics).toMatch(/^switchyard_worker_listener_polling 0$/m);
