@@ -180,9 +180,14 @@ function createListener(options: ListenerOptions) {
       await next.end().catch(() => undefined);
       throw error;
     }
+    if (closed) {
+      await next.end().catch(() => undefined);
+      throw new Error('listener closed');
+    }
     client = next;
     failures = 0;
-    const reconnected = everConnected;
+    // Also after a start with the database unreachable: what was sent meanwhile is lost.
+    const reconnected = everConnected || state.connection === 'reconnecting';
     everConnected = true;
     setState(
       { connection: 'connected', mode: 'checking', reconnects: state.reconnects + (reconnected ? 1 : 0) },
