@@ -52,7 +52,12 @@ describe('npm start on the embedded database', () => {
       const overview = await (await fetch(first.url, { headers: { Cookie: cookie } })).text();
       expect(overview).toContain('Jobs submitted');
       expect(overview).toContain('Queue depth');
-      expect(await (await fetch(`${first.url}/jobs`, { headers: { Cookie: cookie } })).text()).toContain('No jobs yet');
+      // A newcomer's first start has demo history to look at, labelled as such.
+      expect(first.output()).toMatch(/demo: +300 demo chapters and \d+ jobs of made-up history/);
+      expect(overview).toContain('demo history');
+      expect(await (await fetch(`${first.url}/jobs`, { headers: { Cookie: cookie } })).text()).not.toContain(
+        'No jobs yet',
+      );
     } finally {
       expect(await first.stop()).toBe(0);
     }
