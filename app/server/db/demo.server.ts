@@ -193,8 +193,10 @@ export async function addDemoData(
        from jsonb_to_recordset($1::jsonb) as b (id uuid, name text, job_count integer, created_at timestamptz)`,
       [JSON.stringify(batches), DEMO_ACTOR],
     );
-    // One INSERT for the whole history. Its trigger logs a "submitted" event per job and
-    // notifies once per job at commit; the events are then rewritten into real timelines.
+    // One INSERT for the whole history. The status trigger (an event row and a NOTIFY per job)
+    // is off for it: nobody waits on made-up jobs, and their timelines are written below instead.
+    // ALTER TABLE locks the table until commit; this runs on a database nobody uses yet.
+    await tx.query('alter table public.chapter_content_jobs disable trigger chapter_content_jobs_status_inserted');
     await tx.query(
       `insert into public.chapter_content_jobs (
          id, chapter_id, batch_id, status, destination, route_rule_id, config_version, priority, timeout_ms,
@@ -223,11 +225,11 @@ export async function addDemoData(
          cost_cache_read_micros bigint, cost_cloud_run_micros bigint, cost_vercel_micros bigint)`,
       [JSON.stringify(jobs), DEMO_ACTOR],
     );
+    await tx.query('alter table public.chapter_content_jobs enable trigger chapter_content_jobs_status_inserted');
     await tx.query(
       `with demo as (
-         delete from public.job_events e using public.chapter_content_jobs j
-         where e.job_id = j.id and j.is_demo
-         returning j.id, j.status, j.attempts, j.created_at, j.started_at, j.finished_at, j.error_code, j.error_message
+         select id, status, attempts, created_at, started_at, finished_at, error_code, error_message
+         from public.chapter_content_jobs where is_demo
        )
        insert into public.job_events (job_id, occurred_at, event, from_status, to_status, attempt, detail)
        select id, created_at, 'submitted', null, 'pending', 0, '{"demo": true}'::jsonb from demo
