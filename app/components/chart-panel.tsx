@@ -257,7 +257,8 @@ function yAxisOf(unit: ChartColumn['unit'], max: number): { label: string; forma
     case 'usd':
       return {
         label: 'USD',
-        format: (value) => `$${value >= 1 || value === 0 ? value.toFixed(2) : value.toPrecision(2)}`,
+        // Cents for most ticks; two significant digits (no trailing zeros) for fractions of a cent.
+        format: (value) => `$${value >= 0.1 || value === 0 ? value.toFixed(2) : Number(value.toPrecision(2))}`,
       };
     case 'ms':
       // Seconds read better than thousands of milliseconds.

@@ -367,7 +367,7 @@ function demoJobs(
         destination === 'edge' ? between(5, 40) : next() < 0.9 ? between(150, 4000) : between(4000, 40000);
       const ttftMs = destination === 'edge' ? between(350, 1200) : between(600, 2200);
       const outputTokens =
-        status === 'succeeded' ? (destination === 'edge' ? between(250, 700) : between(1500, 4000)) : between(0, 900);
+        status === 'succeeded' ? (destination === 'edge' ? between(150, 450) : between(1500, 4000)) : between(0, 900);
       const generationMs = Math.round((outputTokens / between(55, 90)) * 1000);
       const startedAt = cancelledWaiting ? null : createdAt + queueMs;
       const firstTokenAt = startedAt === null || outputTokens === 0 ? null : startedAt + ttftMs;
