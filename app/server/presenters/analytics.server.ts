@@ -112,7 +112,9 @@ export interface ConfigMarker {
 export async function loadConfigMarkers(db: Queryable, range: DayRange, unit: BucketUnit): Promise<ConfigMarker[]> {
   const rows = await db.query<{ version: number; comment: string; published_at: Date }>(
     `select version, comment, published_at from public.control_config_versions
-     where published_at >= $1::date and published_at < $2::date + 1 order by published_at, version`,
+     where published_at >= $1::date::timestamp at time zone 'utc'
+       and published_at < ($2::date + 1)::timestamp at time zone 'utc'
+     order by published_at, version`,
     [range.from, range.to],
   );
   return groupMarkers(
