@@ -16,8 +16,8 @@ import { ensureInitialStaff } from './app/server/auth/bootstrap.server';
 import { CROSS_SITE_MESSAGE, isSameOriginRequest } from './app/server/auth/same-origin.server';
 import { migrate } from './app/server/db/migrate.server';
 import { isEmpty, seed } from './app/server/db/seed.server';
-import { addDemoData } from './app/server/db/demo.server';
-import { ConfigurationError, getEnv, isDemo } from './app/server/env.server';
+import { addDemoDataOnFirstStart } from './app/server/db/demo.server';
+import { ConfigurationError, getEnv } from './app/server/env.server';
 import { sweep } from './app/server/sweeper.server';
 import { createRuntime, setRuntime } from './app/server/runtime.server';
 import { JobRunner } from './worker/job-runner';
@@ -33,8 +33,7 @@ async function main() {
   const applied = await migrate(db);
   const fresh = await isEmpty(db);
   if (fresh) await seed(db);
-  // Demo history only where demo accounts are made (the embedded database, nothing configured).
-  const demo = fresh && isDemo(env) ? await addDemoData(db) : null;
+  const demo = await addDemoDataOnFirstStart(db, env, fresh);
   const staffLines = await ensureInitialStaff(db, env);
 
   let runner: JobRunner | undefined;

@@ -1,5 +1,6 @@
 import { tokenCostMicros, DEFAULT_PRICES } from '../../app/domain/prices';
-import { addDemoData, DEMO_DAYS, removeDemoData } from '../../app/server/db/demo.server';
+import { addDemoData, addDemoDataOnFirstStart, DEMO_DAYS, removeDemoData } from '../../app/server/db/demo.server';
+import { parseEnv } from '../../app/server/env.server';
 import { presentCosts, presentLatency } from '../../app/server/presenters/analytics.server';
 import { presentOverview } from '../../app/server/presenters/overview.server';
 import { claimJobs, completeJob, submitJob } from '../../app/server/queue.server';
@@ -101,6 +102,23 @@ describe.each(databaseTargets())('demo history on $name', (target) => {
     const latency = await presentLatency(test_.db, month());
     expect(latency.points.filter((point) => typeof point.cloudP95 === 'number').length).toBeGreaterThan(20);
     expect((await presentOverview(test_.db)).jobsByStatus.succeeded).toBeGreaterThan(0);
+  });
+
+  it('is added on the embedded default only, never when a real database or admin is configured', async () => {
+    await seededChapterIds(test_.db);
+    for (const configured of [
+      { DATABASE_URL: 'postgres://app@db.example.com:5432/switchyard' },
+      { ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'a long enough password' },
+    ]) {
+      expect(await addDemoDataOnFirstStart(test_.db, parseEnv({ NODE_ENV: 'test', ...configured }), true)).toBeNull();
+    }
+    // Not on a restart either.
+    expect(await addDemoDataOnFirstStart(test_.db, parseEnv({ NODE_ENV: 'test' }), false)).toBeNull();
+    const [{ n }] = await test_.db.query<{ n: number }>(
+      'select count(*) as n from public.chapter_content_jobs where is_demo',
+    );
+    expect(n).toBe(0);
+    expect(await addDemoDataOnFirstStart(test_.db, parseEnv({ NODE_ENV: 'test' }), true)).not.toBeNull();
   });
 
   it('removes only the demo history: real jobs, batches and courses stay', async () => {

@@ -20,6 +20,7 @@ import {
   type PriceTable,
 } from '~/domain/prices';
 
+import { isDemo, type AppEnv } from '../env.server';
 import type { Database, Queryable } from './port.server';
 
 export const DEMO_ACTOR = 'demo-history@demo.switchyard.local';
@@ -147,6 +148,15 @@ export async function hasDemoHistory(db: Queryable): Promise<boolean> {
     'select exists (select 1 from public.chapter_content_jobs where is_demo) or exists (select 1 from public.courses where is_demo) as demo',
   );
   return row.demo;
+}
+
+/**
+ * `npm start`'s part: demo history on a database it has just seeded, and only where demo accounts
+ * are made (the embedded database with nothing configured). A DATABASE_URL, ADMIN_EMAIL or
+ * Supabase Auth means real data: nothing is added unless someone runs `npm run demo:add`.
+ */
+export async function addDemoDataOnFirstStart(db: Database, env: AppEnv, freshlySeeded: boolean) {
+  return freshlySeeded && isDemo(env) ? addDemoData(db) : null;
 }
 
 /**
