@@ -16,6 +16,7 @@ import { ensureInitialStaff } from './app/server/auth/bootstrap.server';
 import { CROSS_SITE_MESSAGE, isSameOriginRequest } from './app/server/auth/same-origin.server';
 import { migrate } from './app/server/db/migrate.server';
 import { isEmpty, seed } from './app/server/db/seed.server';
+import { addDemoDataOnFirstStart } from './app/server/db/demo.server';
 import { ConfigurationError, getEnv } from './app/server/env.server';
 import { sweep } from './app/server/sweeper.server';
 import { createRuntime, setRuntime } from './app/server/runtime.server';
@@ -30,7 +31,9 @@ async function main() {
 
   const db = await openDatabase(env);
   const applied = await migrate(db);
-  if (await isEmpty(db)) await seed(db);
+  const fresh = await isEmpty(db);
+  if (fresh) await seed(db);
+  const demo = await addDemoDataOnFirstStart(db, env, fresh);
   const staffLines = await ensureInitialStaff(db, env);
 
   let runner: JobRunner | undefined;
@@ -90,6 +93,11 @@ async function main() {
       `  generator: ${runtime.generator.name === 'anthropic' ? 'Anthropic API' : 'offline placeholder text (set ANTHROPIC_API_KEY for real generation)'}`,
       `  health:   http://localhost:${env.PORT}/healthz`,
       ...staffLines.map((line) => `  ${line}`),
+      ...(demo
+        ? [
+            `  demo:     ${demo.chapters} demo chapters and ${demo.jobs} jobs of made-up history (npm run demo:remove deletes them)`,
+          ]
+        : []),
       '',
     ];
     console.log(lines.join('\n'));

@@ -94,8 +94,17 @@ describe('ChartPanel', () => {
   };
 
   it('labels its chart region, links its CSV, and switches to a table of the same rows', () => {
-    render(<ChartPanel chart={chart} kind="bar" xKey="model" series={['total']} csvHref="/costs/csv?chart=model" />);
-    expect(screen.getByRole('img', { name: /Cost by model, 2 points/ })).toBeTruthy();
+    render(
+      <ChartPanel
+        chart={chart}
+        kind="bar"
+        xKey="model"
+        series={['total']}
+        csvHref="/costs/csv?chart=model"
+        jobs={1203}
+      />,
+    );
+    expect(screen.getByRole('img', { name: /Cost by model \(USD\), 2 points/ })).toBeTruthy();
     expect(screen.getByRole('link', { name: 'CSV' }).getAttribute('href')).toBe('/costs/csv?chart=model');
     fireEvent.click(screen.getByRole('button', { name: 'Table' }));
     const table = screen.getByRole('table', { name: 'Cost by model' });
@@ -105,8 +114,55 @@ describe('ChartPanel', () => {
     expect(cells).toEqual(['claude-haiku-5-5', '1,200', '$2.50', 'claude-opus-5-5', '3', '$0.09']);
   });
 
-  it('says so when the range has no data', () => {
-    render(<ChartPanel chart={{ ...chart, rows: [] }} kind="bar" csvHref="/x" />);
-    expect(screen.getByText('No finished jobs in this range yet.')).toBeTruthy();
+  it('says so when the range has no jobs', () => {
+    render(<ChartPanel chart={{ ...chart, rows: [] }} kind="bar" csvHref="/x" jobs={0} />);
+    expect(screen.getByText('No jobs finished in this range.')).toBeTruthy();
+  });
+
+  const daily: ChartData = {
+    id: 'daily',
+    title: 'Daily cost',
+    columns: [
+      { key: 'bucket', label: 'Day (UTC)' },
+      { key: 'total', label: 'Total', unit: 'usd' },
+    ],
+    rows: [
+      { bucket: '2026-11-27', total: 0 },
+      { bucket: '2026-11-28', total: 0 },
+    ],
+  };
+
+  it('draws jobs that cost $0 (offline) as a chart with a note, not as "no jobs"', () => {
+    render(
+      <ChartPanel
+        chart={daily}
+        kind="bar"
+        series={['total']}
+        csvHref="/x"
+        jobs={73}
+        unit="day"
+        zeroNote="The 73 jobs finished in this range cost $0."
+      />,
+    );
+    expect(screen.queryByText(/No jobs finished/)).toBeNull();
+    expect(screen.getByRole('img', { name: /Daily cost \(USD\)/ })).toBeTruthy();
+    expect(screen.getByText('The 73 jobs finished in this range cost $0.')).toBeTruthy();
+  });
+
+  it('lists config changes once per bucket and labels buckets in UTC in its table', () => {
+    render(
+      <ChartPanel
+        chart={daily}
+        kind="bar"
+        series={['total']}
+        csvHref="/x"
+        jobs={2}
+        unit="day"
+        markers={[{ bucket: '2026-11-28', label: 'v3–v4 (2)', detail: 'v3: canary 50%; v4: canary 100%' }]}
+      />,
+    );
+    expect(screen.getByText(/v3: canary 50%; v4: canary 100%/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Table' }));
+    expect(within(screen.getByRole('table')).getByText('Nov 28 (UTC)')).toBeTruthy();
   });
 });

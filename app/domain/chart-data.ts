@@ -5,7 +5,7 @@
 export interface ChartColumn {
   key: string;
   label: string;
-  /** 'usd' values are micro-dollars, shown and exported as dollars. */
+  /** 'usd' values are micro-dollars, shown and exported as dollars; 'count' counts jobs. */
   unit?: 'usd' | 'ms' | 'count' | 'percent';
 }
 
@@ -36,9 +36,18 @@ export function toCsv(chart: ChartData): string {
   return [header.join(','), ...lines].join('\n') + '\n';
 }
 
+/** Charts over time are bucketed by UTC hour (ranges of up to two days) or UTC day. */
+export type BucketUnit = 'hour' | 'day';
+
+/** The time column of a chart: keys are "2026-11-29" (days) or "2026-11-29T13:00Z" (hours), UTC. */
+export function bucketColumn(unit: BucketUnit): ChartColumn {
+  return { key: 'bucket', label: unit === 'hour' ? 'Hour (UTC)' : 'Day (UTC)' };
+}
+
 interface CostsView {
-  days: {
-    day: string;
+  unit: BucketUnit;
+  points: {
+    bucket: string;
     input: number;
     output: number;
     cacheWrite: number;
@@ -55,12 +64,13 @@ interface CostsView {
 }
 
 export function costCharts(view: CostsView): ChartData[] {
+  const time = bucketColumn(view.unit);
   return [
     {
       id: 'daily',
-      title: 'Daily cost by component',
+      title: view.unit === 'hour' ? 'Hourly cost by component' : 'Daily cost by component',
       columns: [
-        { key: 'day', label: 'Day' },
+        time,
         { key: 'input', label: 'Input tokens', unit: 'usd' },
         { key: 'output', label: 'Output tokens', unit: 'usd' },
         { key: 'cacheWrite', label: 'Cache writes', unit: 'usd' },
@@ -69,17 +79,13 @@ export function costCharts(view: CostsView): ChartData[] {
         { key: 'vercel', label: 'Vercel functions', unit: 'usd' },
         { key: 'total', label: 'Total', unit: 'usd' },
       ],
-      rows: view.days,
+      rows: view.points,
     },
     {
       id: 'destination',
       title: 'Cost by destination',
-      columns: [
-        { key: 'day', label: 'Day' },
-        { key: 'edge', label: 'Edge', unit: 'usd' },
-        { key: 'cloud', label: 'Cloud', unit: 'usd' },
-      ],
-      rows: view.days.map(({ day, edge, cloud }) => ({ day, edge, cloud })),
+      columns: [time, { key: 'edge', label: 'Edge', unit: 'usd' }, { key: 'cloud', label: 'Cloud', unit: 'usd' }],
+      rows: view.points.map(({ bucket, edge, cloud }) => ({ bucket, edge, cloud })),
     },
     {
       id: 'model',
@@ -95,24 +101,28 @@ export function costCharts(view: CostsView): ChartData[] {
       id: 'per-chapter',
       title: 'Cost per generated chapter',
       columns: [
-        { key: 'day', label: 'Day' },
+        time,
         { key: 'chaptersSucceeded', label: 'Chapters generated', unit: 'count' },
         { key: 'perChapter', label: 'Cost per chapter', unit: 'usd' },
       ],
-      rows: view.days.map(({ day, chaptersSucceeded, perChapter }) => ({ day, chaptersSucceeded, perChapter })),
+      rows: view.points.map(({ bucket, chaptersSucceeded, perChapter }) => ({ bucket, chaptersSucceeded, perChapter })),
     },
   ];
 }
 
-export function latencyCharts(view: { days: Record<string, number | string | null>[] }): ChartData[] {
+export function latencyCharts(view: {
+  unit: BucketUnit;
+  points: Record<string, number | string | null>[];
+}): ChartData[] {
+  const time = bucketColumn(view.unit);
   const pick = (keys: string[]) =>
-    view.days.map((day) => Object.fromEntries(['day', ...keys].map((key) => [key, day[key] ?? null])));
+    view.points.map((point) => Object.fromEntries(['bucket', ...keys].map((key) => [key, point[key] ?? null])));
   return [
     {
       id: 'e2e',
       title: 'End-to-end latency by destination',
       columns: [
-        { key: 'day', label: 'Day' },
+        time,
         { key: 'cloudP50', label: 'Cloud p50', unit: 'ms' },
         { key: 'cloudP95', label: 'Cloud p95', unit: 'ms' },
         { key: 'cloudP99', label: 'Cloud p99', unit: 'ms' },
@@ -126,7 +136,7 @@ export function latencyCharts(view: { days: Record<string, number | string | nul
       id: 'ttft',
       title: 'Time to first token',
       columns: [
-        { key: 'day', label: 'Day' },
+        time,
         { key: 'cloudTtftP50', label: 'Cloud p50', unit: 'ms' },
         { key: 'cloudTtftP95', label: 'Cloud p95', unit: 'ms' },
         { key: 'edgeTtftP50', label: 'Edge p50', unit: 'ms' },
@@ -137,18 +147,14 @@ export function latencyCharts(view: { days: Record<string, number | string | nul
     {
       id: 'queue',
       title: 'Queue wait',
-      columns: [
-        { key: 'day', label: 'Day' },
-        { key: 'queueP50', label: 'p50', unit: 'ms' },
-        { key: 'queueP95', label: 'p95', unit: 'ms' },
-      ],
+      columns: [time, { key: 'queueP50', label: 'p50', unit: 'ms' }, { key: 'queueP95', label: 'p95', unit: 'ms' }],
       rows: pick(['queueP50', 'queueP95']),
     },
     {
       id: 'throughput',
       title: 'Throughput and failure rate',
       columns: [
-        { key: 'day', label: 'Day' },
+        time,
         { key: 'finished', label: 'Jobs finished', unit: 'count' },
         { key: 'failureRate', label: 'Failure rate', unit: 'percent' },
       ],

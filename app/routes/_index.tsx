@@ -2,10 +2,12 @@ import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/nod
 import { Link, useLoaderData } from '@remix-run/react';
 
 import { formatAge, formatCount, formatMicros, formatPercent } from '~/components/format';
+import { DemoHistoryNote } from '~/components/range-form';
 import { Stat } from '~/components/stat';
 import { useLiveJobs } from '~/components/use-live-jobs';
 import { paths } from '~/paths';
 import { histogramPercentile, mergeHistograms } from '~/domain/latency';
+import { hasDemoHistory } from '~/server/db/demo.server';
 import { loadRollups } from '~/server/presenters/analytics.server';
 import { presentOverview } from '~/server/presenters/overview.server';
 import { activeRoutingConfig } from '~/server/routing-config.server';
@@ -18,13 +20,15 @@ export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'jobs.view');
   const runtime = await getRuntime();
   const today = new Date().toISOString().slice(0, 10);
-  const [overview, routing, rollups] = await Promise.all([
+  const [overview, routing, rollups, demo] = await Promise.all([
     presentOverview(runtime.db),
     activeRoutingConfig(runtime),
     loadRollups(runtime.db, { from: today, to: today }),
+    hasDemoHistory(runtime.db),
   ]);
   return json({
     overview,
+    demo,
     p95Ms: histogramPercentile(mergeHistograms(rollups.map((row) => row.e2e_hist)), 95),
     routing: {
       version: routing.version,
@@ -35,7 +39,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 export default function OverviewPage() {
-  const { overview, p95Ms, routing } = useLoaderData<typeof loader>();
+  const { overview, p95Ms, routing, demo } = useLoaderData<typeof loader>();
   useLiveJobs({ interested: (change) => change.event === 'status' });
   const { jobsByStatus } = overview;
   return (
@@ -43,6 +47,7 @@ export default function OverviewPage() {
       <header className="page-header">
         <h1>Overview</h1>
         <p className="lede">Chapter generation across the edge and cloud paths, from the jobs table.</p>
+        <DemoHistoryNote demo={demo} />
       </header>
       <section className="panel" aria-labelledby="today">
         <h2 id="today">Today (UTC)</h2>

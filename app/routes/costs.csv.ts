@@ -3,7 +3,7 @@ import type { LoaderFunctionArgs } from '@remix-run/node';
 import { costCharts, latencyCharts, toCsv } from '~/domain/chart-data';
 import { requirePermission } from '~/server/auth/auth.server';
 import { apiError } from '~/server/http.server';
-import { presentCosts, presentLatency } from '~/server/presenters/analytics.server';
+import { bucketUnitOf, presentCosts, presentLatency } from '~/server/presenters/analytics.server';
 import { parseRange } from '~/server/presenters/range.server';
 import { getRuntime } from '~/server/runtime.server';
 
@@ -12,7 +12,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'costs.export');
   const { db } = await getRuntime();
   const params = new URL(request.url).searchParams;
-  const range = parseRange(params);
+  const range = await parseRange(db, params);
   const id = params.get('chart') ?? '';
   const latencyIds = ['e2e', 'ttft', 'queue', 'throughput'];
   const charts = latencyIds.includes(id)
@@ -23,12 +23,12 @@ export async function loader({ request }: LoaderFunctionArgs) {
     return apiError(
       404,
       'not_found',
-      `No chart "${id}". Charts: ${[...costCharts({ days: [], byModel: [] }), ...latencyCharts({ days: [] })].map((c) => c.id).join(', ')}.`,
+      `No chart "${id}". Charts: ${[...costCharts({ unit: 'day', points: [], byModel: [] }), ...latencyCharts({ unit: 'day', points: [] })].map((c) => c.id).join(', ')}.`,
     );
   return new Response(toCsv(chart), {
     headers: {
       'Content-Type': 'text/csv; charset=utf-8',
-      'Content-Disposition': `attachment; filename="switchyard-${chart.id}-${range.from}-to-${range.to}.csv"`,
+      'Content-Disposition': `attachment; filename="switchyard-${chart.id}-${range.from}-to-${range.to}-by-${bucketUnitOf(range)}.csv"`,
       'Cache-Control': 'no-store',
     },
   });

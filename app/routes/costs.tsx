@@ -4,9 +4,11 @@ import { Form, useActionData, useLoaderData, useRouteLoaderData } from '@remix-r
 import { z } from 'zod';
 
 import { ChartPanel } from '~/components/chart-panel';
-import { RangeForm } from '~/components/range-form';
+import { DemoHistoryNote, RangeForm, rangeIncludesToday } from '~/components/range-form';
+import { useLiveJobs } from '~/components/use-live-jobs';
 import { formatMicros } from '~/components/format';
 import { costCharts } from '~/domain/chart-data';
+import { isFinal, isJobStatus } from '~/domain/job-status';
 import { can } from '~/domain/permissions';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
@@ -20,7 +22,7 @@ export const meta: MetaFunction = () => [{ title: 'Costs · Switchyard' }];
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'costs.view');
   const { db } = await getRuntime();
-  const range = parseRange(new URL(request.url).searchParams);
+  const range = await parseRange(db, new URL(request.url).searchParams);
   return json({ costs: await presentCosts(db, range) });
 }
 
@@ -43,6 +45,14 @@ export default function CostsPage() {
   const result = useActionData<typeof action>();
   const root = useRouteLoaderData<typeof rootLoader>('root');
   const charts = costCharts(costs);
+  // Today's buckets are computed from the jobs: a job finishing moves the chart.
+  const live = rangeIncludesToday(costs.range, new Date(costs.now));
+  useLiveJobs({
+    interested: (change) =>
+      live && change.event === 'status' && change.jobs.some((job) => isJobStatus(job.status) && isFinal(job.status)),
+  });
+  const zeroNote = `The ${costs.jobsFinished} jobs finished in this range cost $0 (offline jobs cost nothing).`;
+  const common = { jobs: costs.jobsFinished, unit: costs.unit, zeroNote };
   const csv = (id: string) => `/costs/csv?chart=${id}&from=${costs.range.from}&to=${costs.range.to}`;
   const { month } = costs;
   const over = month.budgetMicros !== null && month.projectedMicros > month.budgetMicros;
@@ -51,8 +61,10 @@ export default function CostsPage() {
       <header className="page-header">
         <h1>Costs</h1>
         <p className="lede">
-          What generation cost, by day finished (UTC), summed from the jobs. Red markers are routing config changes.
+          What generation cost, by {costs.unit} finished (UTC), summed from the jobs. Red markers are routing config
+          changes.
         </p>
+        <DemoHistoryNote demo={costs.demo} />
       </header>
       <Toast result={result} />
       <section className="panel" aria-labelledby="month">
@@ -112,18 +124,26 @@ export default function CostsPage() {
           </Form>
         ) : null}
       </section>
-      <RangeForm range={costs.range} />
-      <ChartPanel chart={charts[0]} kind="stacked-bar" csvHref={csv('daily')} markers={costs.markers} />
+      <RangeForm range={costs.range} now={costs.now} />
+      <ChartPanel {...common} chart={charts[0]} kind="stacked-bar" csvHref={csv('daily')} markers={costs.markers} />
       <div className="grid-2">
-        <ChartPanel chart={charts[1]} kind="stacked-bar" csvHref={csv('destination')} markers={costs.markers} />
-        <ChartPanel chart={charts[2]} kind="bar" xKey="model" series={['total']} csvHref={csv('model')} />
+        <ChartPanel
+          {...common}
+          chart={charts[1]}
+          kind="stacked-bar"
+          csvHref={csv('destination')}
+          markers={costs.markers}
+        />
+        <ChartPanel {...common} chart={charts[2]} kind="bar" xKey="model" series={['total']} csvHref={csv('model')} />
       </div>
       <ChartPanel
+        {...common}
         chart={charts[3]}
         kind="line"
         series={['perChapter']}
         csvHref={csv('per-chapter')}
         markers={costs.markers}
+        zeroNote={`None of the ${costs.jobsFinished} jobs finished in this range cost anything or succeeded.`}
       />
     </>
   );

@@ -2,9 +2,11 @@ import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/nod
 import { useLoaderData } from '@remix-run/react';
 
 import { ChartPanel } from '~/components/chart-panel';
-import { RangeForm } from '~/components/range-form';
+import { DemoHistoryNote, RangeForm, rangeIncludesToday } from '~/components/range-form';
+import { useLiveJobs } from '~/components/use-live-jobs';
 import { formatAge, formatCount } from '~/components/format';
 import { latencyCharts } from '~/domain/chart-data';
+import { isFinal, isJobStatus } from '~/domain/job-status';
 import { requirePermission } from '~/server/auth/auth.server';
 import { presentLatency } from '~/server/presenters/analytics.server';
 import { parseRange } from '~/server/presenters/range.server';
@@ -15,21 +17,34 @@ export const meta: MetaFunction = () => [{ title: 'Latency · Switchyard' }];
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'costs.view');
   const { db } = await getRuntime();
-  return json({ latency: await presentLatency(db, parseRange(new URL(request.url).searchParams)) });
+  return json({ latency: await presentLatency(db, await parseRange(db, new URL(request.url).searchParams)) });
 }
 
 export default function LatencyPage() {
   const { latency } = useLoaderData<typeof loader>();
   const charts = latencyCharts(latency);
+  // Today's buckets are computed from the jobs: a job finishing moves the charts.
+  const live = rangeIncludesToday(latency.range, new Date(latency.now));
+  useLiveJobs({
+    interested: (change) =>
+      live && change.event === 'status' && change.jobs.some((job) => isJobStatus(job.status) && isFinal(job.status)),
+  });
+  const common = {
+    jobs: latency.jobsFinished,
+    unit: latency.unit,
+    markers: latency.markers,
+    zeroNote: `None of the ${latency.jobsFinished} jobs finished in this range succeeded; percentiles count succeeded jobs.`,
+  };
   const csv = (id: string) => `/costs/csv?chart=${id}&from=${latency.range.from}&to=${latency.range.to}`;
   return (
     <>
       <header className="page-header">
         <h1>Latency</h1>
         <p className="lede">
-          Edge against cloud, per day finished (UTC). Percentiles are bucket upper bounds; red markers are routing
-          config changes.
+          Edge against cloud, per {latency.unit} finished (UTC). Percentiles are bucket upper bounds; red markers are
+          routing config changes.
         </p>
+        <DemoHistoryNote demo={latency.demo} />
       </header>
       <section className="panel">
         <dl className="stats">
@@ -44,19 +59,19 @@ export default function LatencyPage() {
           </div>
         </dl>
       </section>
-      <RangeForm range={latency.range} />
-      <ChartPanel chart={charts[0]} kind="line" csvHref={csv('e2e')} markers={latency.markers} />
+      <RangeForm range={latency.range} now={latency.now} />
+      <ChartPanel {...common} chart={charts[0]} kind="line" csvHref={csv('e2e')} />
       <div className="grid-2">
-        <ChartPanel chart={charts[1]} kind="line" csvHref={csv('ttft')} markers={latency.markers} />
-        <ChartPanel chart={charts[2]} kind="line" csvHref={csv('queue')} markers={latency.markers} />
+        <ChartPanel {...common} chart={charts[1]} kind="line" csvHref={csv('ttft')} />
+        <ChartPanel
+          {...common}
+          chart={charts[2]}
+          kind="line"
+          csvHref={csv('queue')}
+          zeroNote="Every job in this range was picked up at once or never started."
+        />
       </div>
-      <ChartPanel
-        chart={charts[3]}
-        kind="bar"
-        series={['finished']}
-        csvHref={csv('throughput')}
-        markers={latency.markers}
-      />
+      <ChartPanel {...common} chart={charts[3]} kind="bar" series={['finished']} csvHref={csv('throughput')} />
     </>
   );
 }

@@ -125,6 +125,7 @@ export const ROUTES: RouteCase[] = [
     body: () => '{}',
     allowed: SUBMITTERS,
   },
+  { name: 'GET /api/chapters', method: 'GET', api: true, path: () => '/api/chapters?limit=5', allowed: ALL },
   {
     name: 'GET /api/chapters/:id',
     method: 'GET',

@@ -8,6 +8,14 @@ import { databaseTargets, type TestDatabase } from '../support/databases';
 import { newJob, seededChapterIds } from '../support/fixtures';
 import { createTestApp, type TestApp } from '../support/remix-app';
 
+function monthRange() {
+  const now = new Date();
+  return {
+    from: new Date(now.getTime() - 29 * 86_400_000).toISOString().slice(0, 10),
+    to: now.toISOString().slice(0, 10),
+  };
+}
+
 describe.each(databaseTargets())('costs and latency on $name', (target) => {
   let anthropic: AnthropicStandIn;
   let test_: TestDatabase;
@@ -57,12 +65,16 @@ describe.each(databaseTargets())('costs and latency on $name', (target) => {
       'select sum(cost_total_micros) as total from public.chapter_content_jobs',
     );
     expect(total).toBeGreaterThan(0);
-    const data = (await (await app.request('/costs?_data=routes/costs', { cookie: finance.cookie })).json()) as {
+    const month = monthRange();
+    const data = (await (
+      await app.request(`/costs?from=${month.from}&to=${month.to}&_data=routes/costs`, { cookie: finance.cookie })
+    ).json()) as {
       costs: any;
     };
+    expect(data.costs.unit).toBe('day');
     expect(data.costs.totalMicros).toBe(total);
     expect(
-      data.costs.days.reduce(
+      data.costs.points.reduce(
         (sum: number, day: any) =>
           sum + day.input + day.output + day.cacheWrite + day.cacheRead + day.cloudRun + day.vercel,
         0,
@@ -80,9 +92,9 @@ describe.each(databaseTargets())('costs and latency on $name', (target) => {
     expect(csv.headers.get('content-type')).toContain('text/csv');
     const lines = (await csv.text()).trim().split('\n');
     expect(lines[0]).toBe(
-      'Day,Input tokens (USD),Output tokens (USD),Cache writes (USD),Cache reads (USD),Cloud Run compute (USD),Vercel functions (USD),Total (USD)',
+      'Day (UTC),Input tokens (USD),Output tokens (USD),Cache writes (USD),Cache reads (USD),Cloud Run compute (USD),Vercel functions (USD),Total (USD)',
     );
-    expect(lines).toHaveLength(data.costs.days.length + 1);
+    expect(lines).toHaveLength(data.costs.points.length + 1);
     const csvTotal = lines.slice(1).reduce((sum, line) => sum + Math.round(Number(line.split(',')[7]) * 1_000_000), 0);
     expect(csvTotal).toBe(total);
 
@@ -93,10 +105,13 @@ describe.each(databaseTargets())('costs and latency on $name', (target) => {
 
   it('draws latency percentiles per destination from the histograms', async () => {
     const finance = await app.staffSession('finance');
-    const data = (await (await app.request('/latency?_data=routes/latency', { cookie: finance.cookie })).json()) as {
-      latency: { days: any[] };
+    const month = monthRange();
+    const data = (await (
+      await app.request(`/latency?from=${month.from}&to=${month.to}&_data=routes/latency`, { cookie: finance.cookie })
+    ).json()) as {
+      latency: { points: any[] };
     };
-    const withJobs = data.latency.days.filter((day) => day.finished > 0);
+    const withJobs = data.latency.points.filter((day) => day.finished > 0);
     expect(withJobs.length).toBe(2);
     for (const day of withJobs) {
       expect(day.cloudP50).toBeGreaterThan(0);
@@ -104,6 +119,69 @@ describe.each(databaseTargets())('costs and latency on $name', (target) => {
       expect(day.edgeP50).toBeNull();
       expect(day.failureRate).toBe(0);
     }
+  });
+
+  it('opens on the last two days by the hour when that is all the history, with today live', async () => {
+    const finance = await app.staffSession('finance');
+    const data = (await (await app.request('/costs?_data=routes/costs', { cookie: finance.cookie })).json()) as {
+      costs: any;
+    };
+    const today = new Date().toISOString().slice(0, 10);
+    expect(data.costs.unit).toBe('hour');
+    expect(data.costs.range.to).toBe(today);
+    // One bucket per hour from yesterday 00:00 UTC up to the current hour.
+    expect(data.costs.points[0].bucket).toBe(`${data.costs.range.from}T00:00Z`);
+    expect(data.costs.points.at(-1).bucket).toBe(`${new Date().toISOString().slice(0, 13)}:00Z`);
+    expect(data.costs.jobsFinished).toBe(4);
+    const [{ total }] = await test_.db.query<{ total: number }>(
+      'select sum(cost_total_micros) as total from public.chapter_content_jobs',
+    );
+    expect(data.costs.totalMicros).toBe(total);
+
+    // A job finishing now shows in this hour's bucket at once, not after the nightly rollup.
+    const chapters = await seededChapterIds(test_.db);
+    await submitJob(test_.db, newJob(chapters[5], { model: 'claude-opus-5-5' }));
+    await new JobRunner({
+      db: test_.db,
+      generator: createAnthropicGenerator({ apiKey: 'k', baseURL: anthropic.url, maxRetries: 0 }),
+      log: silentLogger,
+    }).wake();
+    const again = (await (await app.request('/costs?_data=routes/costs', { cookie: finance.cookie })).json()) as {
+      costs: any;
+    };
+    expect(again.costs.jobsFinished).toBe(5);
+    expect(again.costs.points.reduce((sum: number, point: any) => sum + point.jobs, 0)).toBe(5);
+
+    const csv = await (
+      await app.request(`/costs/csv?chart=daily&from=${today}&to=${today}`, { cookie: finance.cookie })
+    ).text();
+    expect(csv.split('\n')[0]).toMatch(/^Hour \(UTC\),/);
+    expect(csv).toContain(`${new Date().toISOString().slice(0, 13)}:00Z`);
+  });
+
+  it('counts offline jobs that cost nothing as jobs, and groups config markers of one bucket', async () => {
+    await test_.db.query(`update public.chapter_content_jobs set
+      cost_input_micros = 0, cost_output_micros = 0, cost_cache_write_micros = 0, cost_cache_read_micros = 0,
+      cost_cloud_run_micros = 0, cost_vercel_micros = 0, cost_total_micros = 0, generator = 'offline'`);
+    for (const version of [1, 2, 3]) {
+      await test_.db.query(
+        `insert into public.control_config_versions (version, config, author, comment, published_at)
+         values ($1, '{}', 'ops@example.com', $2, now())`,
+        [version, `canary step ${version}`],
+      );
+    }
+    const finance = await app.staffSession('finance');
+    const today = new Date().toISOString().slice(0, 10);
+    const data = (await (
+      await app.request(`/costs?from=${today}&to=${today}&_data=routes/costs`, { cookie: finance.cookie })
+    ).json()) as { costs: any };
+    expect(data.costs.totalMicros).toBe(0);
+    expect(data.costs.jobsFinished).toBe(2);
+    expect(data.costs.markers).toHaveLength(1);
+    expect(data.costs.markers[0]).toMatchObject({
+      label: 'v1–v3 (3)',
+      detail: 'v1: canary step 1; v2: canary step 2; v3: canary step 3',
+    });
   });
 
   it('lets finance set this month’s budget and compares the projection to it', async () => {

@@ -1,3 +1,4 @@
+import type { BucketUnit } from '~/domain/chart-data';
 import { histogramPercentile, mergeHistograms } from '~/domain/latency';
 
 import type { Queryable } from '../db/port.server';
@@ -49,23 +50,92 @@ export async function loadRollups(db: Queryable, range: DayRange): Promise<Rollu
   }));
 }
 
-export interface ConfigMarker {
-  day: string;
-  version: number;
-  label: string;
+/** Chart buckets are UTC hours for ranges of up to two days, UTC days beyond (ADR 0008). */
+export const HOURLY_MAX_DAYS = 2;
+
+export function bucketUnitOf(range: DayRange): BucketUnit {
+  const days = (Date.parse(`${range.to}T00:00:00Z`) - Date.parse(`${range.from}T00:00:00Z`)) / 86_400_000 + 1;
+  return days <= HOURLY_MAX_DAYS ? 'hour' : 'day';
 }
 
-/** Published config versions in the range, to mark on charts. */
-export async function loadConfigMarkers(db: Queryable, range: DayRange): Promise<ConfigMarker[]> {
-  const rows = await db.query<{ version: number; comment: string; published_at: Date }>(
-    `select version, comment, published_at from public.control_config_versions
-     where published_at >= $1::date and published_at < $2::date + 1 order by published_at`,
+/** A bucket's key: "2026-11-29" for a day, "2026-11-29T13:00Z" for an hour (both UTC). */
+export function bucketKey(at: Date, unit: BucketUnit): string {
+  const iso = at.toISOString();
+  return unit === 'day' ? iso.slice(0, 10) : `${iso.slice(0, 13)}:00Z`;
+}
+
+/**
+ * Every bucket of the range, empty ones included, so gaps show as gaps. Hourly ranges stop at the
+ * current hour: the hours still to come are not zero, they have not happened yet.
+ */
+export function bucketsOf(range: DayRange, unit: BucketUnit, now = new Date()): string[] {
+  if (unit === 'day') return daysOf(range);
+  const keys: string[] = [];
+  const end = Math.min(Date.parse(`${range.to}T00:00:00Z`) + 86_400_000, now.getTime());
+  for (let at = Date.parse(`${range.from}T00:00:00Z`); at < end; at += 3_600_000) {
+    keys.push(bucketKey(new Date(at), 'hour'));
+  }
+  return keys;
+}
+
+type BucketRow = Omit<RollupRow, 'day'> & { bucket: string };
+
+/**
+ * Rollup rows by bucket. Days: the daily rollups plus today live (loadRollups). Hours: computed
+ * live from the jobs that finished in the range, which is at most two days of jobs.
+ */
+export async function loadBuckets(db: Queryable, range: DayRange, unit: BucketUnit): Promise<BucketRow[]> {
+  if (unit === 'day') {
+    return (await loadRollups(db, range)).map(({ day, ...row }) => ({ ...row, bucket: day }));
+  }
+  const rows = await db.query<Omit<RollupRow, 'day'> & { bucket: Date }>(
+    `select * from public.job_rollup_buckets($1::date::timestamp at time zone 'utc',
+       ($2::date + 1)::timestamp at time zone 'utc', 'hour')`,
     [range.from, range.to],
   );
-  return rows.map((row) => ({
-    day: row.published_at.toISOString().slice(0, 10),
-    version: row.version,
-    label: `v${row.version}: ${row.comment}`,
+  return rows.map((row) => ({ ...row, bucket: bucketKey(new Date(row.bucket), 'hour') }));
+}
+
+export interface ConfigMarker {
+  /** The bucket the versions were published in. */
+  bucket: string;
+  /** Short text drawn on the chart: "v3", or "v3–v5 (3)" when several share a bucket. */
+  label: string;
+  /** Every version of the bucket with its comment, for the tooltip and the list under the chart. */
+  detail: string;
+}
+
+/**
+ * Published config versions in the range, to mark on charts: one marker per bucket, so versions
+ * published close together read as one group instead of labels drawn on top of each other.
+ */
+export async function loadConfigMarkers(db: Queryable, range: DayRange, unit: BucketUnit): Promise<ConfigMarker[]> {
+  const rows = await db.query<{ version: number; comment: string; published_at: Date }>(
+    `select version, comment, published_at from public.control_config_versions
+     where published_at >= $1::date::timestamp at time zone 'utc'
+       and published_at < ($2::date + 1)::timestamp at time zone 'utc'
+     order by published_at, version`,
+    [range.from, range.to],
+  );
+  return groupMarkers(
+    rows.map((row) => ({
+      bucket: bucketKey(new Date(row.published_at), unit),
+      version: row.version,
+      comment: row.comment,
+    })),
+  );
+}
+
+export function groupMarkers(versions: { bucket: string; version: number; comment: string }[]): ConfigMarker[] {
+  const groups = new Map<string, { version: number; comment: string }[]>();
+  for (const { bucket, ...version } of versions) groups.set(bucket, [...(groups.get(bucket) ?? []), version]);
+  return [...groups].map(([bucket, group]) => ({
+    bucket,
+    label:
+      group.length === 1
+        ? `v${group[0].version}`
+        : `v${group[0].version}–v${group[group.length - 1].version} (${group.length})`,
+    detail: group.map((version) => `v${version.version}${version.comment ? `: ${version.comment}` : ''}`).join('; '),
   }));
 }
 
@@ -81,10 +151,43 @@ export function daysOf(range: DayRange): string[] {
   return days;
 }
 
+/** Whether any made-up demo history (npm start's demo seed) finished in the range. */
+async function rangeHasDemoHistory(db: Queryable, range: DayRange): Promise<boolean> {
+  const [row] = await db.query<{ demo: boolean }>(
+    `select exists (select 1 from public.chapter_content_jobs where is_demo
+       and finished_at >= $1::date::timestamp at time zone 'utc'
+       and finished_at < ($2::date + 1)::timestamp at time zone 'utc') as demo`,
+    [range.from, range.to],
+  );
+  return row.demo;
+}
+
+/** What every chart page knows about its range besides the figures. */
+async function presentRange(db: Queryable, range: DayRange, now: Date) {
+  const unit = bucketUnitOf(range);
+  const [rows, markers, demo] = await Promise.all([
+    loadBuckets(db, range, unit),
+    loadConfigMarkers(db, range, unit),
+    rangeHasDemoHistory(db, range),
+  ]);
+  return {
+    rows,
+    buckets: bucketsOf(range, unit, now),
+    view: {
+      range,
+      unit,
+      /** When the figures were read: the pages' "today" and range presets, the same on server and browser. */
+      now: now.toISOString(),
+      markers,
+      demo,
+      jobsFinished: rows.reduce((total, row) => total + row.jobs_finished, 0),
+    },
+  };
+}
+
 export async function presentCosts(db: Queryable, range: DayRange, now = new Date()) {
-  const [rows, markers, [budget], [month]] = await Promise.all([
-    loadRollups(db, range),
-    loadConfigMarkers(db, range),
+  const [{ rows, buckets, view }, [budget], [month]] = await Promise.all([
+    presentRange(db, range, now),
     db.query<{ amount_micros: number }>(
       `select amount_micros from public.cost_budgets where month = date_trunc('month', $1::timestamptz at time zone 'utc')::date`,
       [now],
@@ -96,12 +199,13 @@ export async function presentCosts(db: Queryable, range: DayRange, now = new Dat
     ),
   ]);
   const today = await loadRollups(db, { from: now.toISOString().slice(0, 10), to: now.toISOString().slice(0, 10) });
-  const days = daysOf(range).map((day) => {
-    const ofDay = rows.filter((row) => row.day === day);
-    const sum = (key: keyof RollupRow) => ofDay.reduce((total, row) => total + (row[key] as number), 0);
+  const points = buckets.map((bucket) => {
+    const ofBucket = rows.filter((row) => row.bucket === bucket);
+    const sum = (key: keyof BucketRow) => ofBucket.reduce((total, row) => total + (row[key] as number), 0);
     const succeeded = sum('succeeded');
     return {
-      day,
+      bucket,
+      jobs: sum('jobs_finished'),
       input: sum('cost_input_micros'),
       output: sum('cost_output_micros'),
       cacheWrite: sum('cost_cache_write_micros'),
@@ -109,8 +213,10 @@ export async function presentCosts(db: Queryable, range: DayRange, now = new Dat
       cloudRun: sum('cost_cloud_run_micros'),
       vercel: sum('cost_vercel_micros'),
       total: sum('cost_total_micros'),
-      edge: ofDay.filter((row) => row.destination === 'edge').reduce((total, row) => total + row.cost_total_micros, 0),
-      cloud: ofDay
+      edge: ofBucket
+        .filter((row) => row.destination === 'edge')
+        .reduce((total, row) => total + row.cost_total_micros, 0),
+      cloud: ofBucket
         .filter((row) => row.destination === 'cloud')
         .reduce((total, row) => total + row.cost_total_micros, 0),
       chaptersSucceeded: succeeded,
@@ -129,33 +235,31 @@ export async function presentCosts(db: Queryable, range: DayRange, now = new Dat
   const daysInMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0)).getUTCDate();
   const elapsed = dayOfMonth - 1 + (now.getUTCHours() * 60 + now.getUTCMinutes()) / 1440;
   return {
-    range,
-    days,
+    ...view,
+    points,
     byModel: [...models.values()].sort((a, b) => b.total - a.total),
-    totalMicros: days.reduce((total, day) => total + day.total, 0),
+    totalMicros: points.reduce((total, point) => total + point.total, 0),
     month: {
       start: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString().slice(0, 10),
       spentMicros: monthToDate,
       budgetMicros: budget?.amount_micros ?? null,
       projectedMicros: elapsed > 0 ? Math.round((monthToDate / elapsed) * daysInMonth) : monthToDate,
     },
-    markers,
   };
 }
 
-export async function presentLatency(db: Queryable, range: DayRange) {
-  const [rows, markers, [queue]] = await Promise.all([
-    loadRollups(db, range),
-    loadConfigMarkers(db, range),
+export async function presentLatency(db: Queryable, range: DayRange, now = new Date()) {
+  const [{ rows, buckets, view }, [queue]] = await Promise.all([
+    presentRange(db, range, now),
     db.query<{ depth: number; oldest: Date | null }>(
       `select count(*) as depth, min(created_at) as oldest from public.chapter_content_jobs where status = 'pending'`,
     ),
   ]);
-  const days = daysOf(range).map((day) => {
-    const ofDay = rows.filter((row) => row.day === day);
-    const point: Record<string, number | string | null> = { day };
+  const points = buckets.map((bucket) => {
+    const ofBucket = rows.filter((row) => row.bucket === bucket);
+    const point: Record<string, number | string | null> = { bucket };
     for (const destination of ['edge', 'cloud'] as const) {
-      const mine = ofDay.filter((row) => row.destination === destination);
+      const mine = ofBucket.filter((row) => row.destination === destination);
       const e2e = mergeHistograms(mine.map((row) => row.e2e_hist));
       const ttft = mergeHistograms(mine.map((row) => row.ttft_hist));
       point[`${destination}P50`] = histogramPercentile(e2e, 50);
@@ -164,16 +268,16 @@ export async function presentLatency(db: Queryable, range: DayRange) {
       point[`${destination}TtftP50`] = histogramPercentile(ttft, 50);
       point[`${destination}TtftP95`] = histogramPercentile(ttft, 95);
     }
-    const queueHist = mergeHistograms(ofDay.map((row) => row.queue_hist));
-    const finished = ofDay.reduce((total, row) => total + row.jobs_finished, 0);
-    const failed = ofDay.reduce((total, row) => total + row.failed, 0);
+    const queueHist = mergeHistograms(ofBucket.map((row) => row.queue_hist));
+    const finished = ofBucket.reduce((total, row) => total + row.jobs_finished, 0);
+    const failed = ofBucket.reduce((total, row) => total + row.failed, 0);
     point.queueP50 = histogramPercentile(queueHist, 50);
     point.queueP95 = histogramPercentile(queueHist, 95);
     point.finished = finished;
     point.failureRate = finished > 0 ? Math.round((failed / finished) * 1000) / 10 : 0;
     return point;
   });
-  return { range, days, markers, queue: { depth: queue.depth, oldest: queue.oldest } };
+  return { ...view, points, queue: { depth: queue.depth, oldest: queue.oldest } };
 }
 
 /** The default range: the last 30 days, today included. */
@@ -181,4 +285,23 @@ export function defaultRange(now = new Date()): DayRange {
   const from = new Date(now);
   from.setUTCDate(from.getUTCDate() - 29);
   return { from: from.toISOString().slice(0, 10), to: now.toISOString().slice(0, 10) };
+}
+
+/**
+ * The range a chart page opens on: the last 30 days, or, when every job of those 30 days
+ * finished in the last two, just those two days by the hour. A new installation then opens on
+ * readable hourly charts instead of one dot at the right edge of a month.
+ */
+export async function openingRange(db: Queryable, now = new Date()): Promise<DayRange> {
+  const month = defaultRange(now);
+  const [row] = await db.query<{ first: Date | null }>(
+    `select min(finished_at) as first from public.chapter_content_jobs
+     where finished_at >= $1::date::timestamp at time zone 'utc'`,
+    [month.from],
+  );
+  const yesterday = new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
+  if (!row.first || bucketKey(new Date(row.first), 'day') >= yesterday) {
+    return { from: yesterday, to: month.to };
+  }
+  return month;
 }

@@ -33,6 +33,8 @@ interface JobRecord {
   first_token_at: Date | null;
   finished_at: Date | null;
   run_after: Date;
+  queued_at: Date | null;
+  requested_at: Date | null;
   [cost: `cost_${string}_micros`]: number;
 }
 
@@ -93,6 +95,9 @@ export async function presentJobStatus(db: Queryable, id: string) {
       first_token_at: job.first_token_at,
       finished_at: job.finished_at,
       run_after: job.run_after,
+      // Null on jobs from before these columns existed: they were queued and requested at creation.
+      queued_at: job.queued_at ?? job.created_at,
+      requested_at: job.requested_at ?? job.created_at,
     },
   };
 }
@@ -172,10 +177,11 @@ export async function presentJobDetail(db: Queryable, id: string) {
     streamedText: text?.progress_text ?? null,
     content: text?.content ?? null,
     latency: {
-      queueWaitMs: span(t.created_at, t.started_at),
+      // The latest attempt's wait: a retried job's time spent failed or cancelled is not queue wait.
+      queueWaitMs: t.started_at && t.queued_at && t.started_at >= t.queued_at ? span(t.queued_at, t.started_at) : null,
       timeToFirstTokenMs: span(t.started_at, t.first_token_at),
       generationMs: span(t.first_token_at, t.finished_at),
-      endToEndMs: span(t.created_at, t.finished_at),
+      endToEndMs: span(t.requested_at, t.finished_at),
     },
   };
 }
