@@ -6,6 +6,7 @@ import { RangeForm } from '~/components/range-form';
 import { formatAge, formatCount } from '~/components/format';
 import { latencyCharts } from '~/domain/chart-data';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readSearchParams } from '~/server/http.server';
 import { presentLatency } from '~/server/presenters/analytics.server';
 import { parseRange } from '~/server/presenters/range.server';
 import { getRuntime } from '~/server/runtime.server';
@@ -15,7 +16,7 @@ export const meta: MetaFunction = () => [{ title: 'Latency · Switchyard' }];
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'costs.view');
   const { db } = await getRuntime();
-  return json({ latency: await presentLatency(db, parseRange(new URL(request.url).searchParams)) });
+  return json({ latency: await presentLatency(db, parseRange(readSearchParams(request))) });
 }
 
 export default function LatencyPage() {

@@ -6,11 +6,13 @@ import { z } from 'zod';
 
 import { formatAge } from '~/components/format';
 import { describeChange } from '~/domain/config-diff';
+import { int4, int4Text } from '~/domain/input';
 import { can } from '~/domain/permissions';
 import { BACKOFFS, STICKY_KEYS, stickyBucket, type RouteRule, type RoutingConfig } from '~/domain/routing';
 import { configFromForm, emptyRule, ruleFieldName } from '~/domain/routing-form';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readForm } from '~/server/http.server';
 import { presentRouting } from '~/server/presenters/routing.server';
 import { getRuntime } from '~/server/runtime.server';
 import { publishRoutingVersion, revertToVersion, saveRoutingVersion } from '~/server/services/routing-control.server';
@@ -25,10 +27,10 @@ export async function loader({ request }: LoaderFunctionArgs) {
 type ActionResult = { ok: boolean; message: string; fields?: Record<string, string[]> };
 
 export async function action({ request }: ActionFunctionArgs) {
-  const form = await request.formData();
+  const form = await readForm(request);
   const intent = String(form.get('intent'));
   const runtime = await getRuntime();
-  const version = z.coerce.number().int().positive().safeParse(form.get('version'));
+  const version = int4Text.pipe(int4.min(1)).safeParse(form.get('version'));
 
   if (intent === 'publish' || intent === 'revert') {
     const staff = await requirePermission(request, 'routing.publish');

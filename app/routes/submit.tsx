@@ -8,6 +8,7 @@ import { DEFAULT_MODEL, estimateMaxCostMicros, knownModels } from '~/domain/pric
 import { BatchGenerateSchema, DEFAULT_MAX_TOKENS, fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
 import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readForm } from '~/server/http.server';
 import { presentCatalog } from '~/server/presenters/catalog.server';
 import { getRuntime } from '~/server/runtime.server';
 import { decideRoute, generateAtEdge, queueBatch, queueChapter } from '~/server/services/submit.server';
@@ -30,7 +31,7 @@ type ActionResult = {
 export async function action({ request }: ActionFunctionArgs) {
   const staff = await requirePermission(request, 'jobs.submit');
   const runtime = await getRuntime();
-  const form = await request.formData();
+  const form = await readForm(request);
   const submitter = { actor: staff.email, scope: `staff:${staff.id}` };
   const options = {
     model: String(form.get('model') || DEFAULT_MODEL),

@@ -7,7 +7,7 @@ import { fieldErrors, type BatchGenerateInput, type GenerateChapterInput } from 
 
 import { audit } from '../audit.server';
 import type { ApiCaller } from '../auth/auth.server';
-import { apiError, readJsonBody } from '../http.server';
+import { apiError, readApiHeader, readJsonBody } from '../http.server';
 import { executeJob, type ExecutionOutcome } from '../job-execution.server';
 import { createLogger } from '../log.server';
 import { claimJob, submitBatch, submitJob, type NewJob } from '../queue.server';
@@ -39,7 +39,7 @@ export function submitterFor(caller: ApiCaller): Submitter {
  */
 export async function readSubmission<T>(request: Request, schema: z.ZodType<T>, maxBytes: number): Promise<T> {
   const body = await readJsonBody(request, maxBytes);
-  const headerKey = request.headers.get('idempotency-key') ?? undefined;
+  const headerKey = readApiHeader(request, 'Idempotency-Key') ?? undefined;
   const parsed = schema.safeParse({ ...body, ...(headerKey ? { idempotency_key: headerKey } : {}) });
   if (!parsed.success)
     throw apiError(400, 'invalid_request', 'The request body has invalid fields.', fieldErrors(parsed.error));
