@@ -2,7 +2,6 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Toast } from '~/components/toast';
 import { Form, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
 import { useMemo, useState } from 'react';
-import { z } from 'zod';
 
 import { formatAge } from '~/components/format';
 import { describeChange } from '~/domain/config-diff';
