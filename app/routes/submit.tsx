@@ -63,8 +63,9 @@ export async function action({ request }: ActionFunctionArgs) {
       user: staff.email,
     });
     if (decision.destination === 'cloud') {
-      const { jobId } = await queueChapter(runtime, submitter, parsed.data, decision);
-      return redirect(paths.job(jobId));
+      const queued = await queueChapter(runtime, submitter, parsed.data, decision);
+      if (queued.kind === 'idempotency_key_reused') return keyReusedAnswer(queued.message);
+      return redirect(paths.job(queued.jobId));
     }
     const { jobIds } = await generateAtEdge(runtime, submitter, [parsed.data.chapter_id], parsed.data, decision);
     return redirect(paths.job(jobIds[0]));
@@ -99,14 +100,18 @@ export async function action({ request }: ActionFunctionArgs) {
     user: staff.email,
   });
   if (decision.destination === 'cloud') {
-    const { batchId } = await queueBatch(runtime, submitter, parsed.data, decision);
-    return redirect(paths.batch(batchId));
+    const queued = await queueBatch(runtime, submitter, parsed.data, decision);
+    if (queued.kind === 'idempotency_key_reused') return keyReusedAnswer(queued.message);
+    return redirect(paths.batch(queued.batchId));
   }
   const { batchId } = await generateAtEdge(runtime, submitter, ids, parsed.data, decision, {
     name: parsed.data.name ?? `${ids.length} chapters`,
   });
   return redirect(paths.batch(batchId!));
 }
+
+const keyReusedAnswer = (message: string) =>
+  json<ActionResult>({ ok: false, message, fields: { idempotency_key: [message] } }, { status: 422 });
 
 export default function SubmitPage() {
   const { courses, models } = useLoaderData<typeof loader>();

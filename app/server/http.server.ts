@@ -46,7 +46,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {
-        await reader.cancel();
+        // Not cancelled: cancelling destroys the socket under a client still sending, which
+        // then may never read this 413. The server reads the rest after answering (server.ts).
+        reader.releaseLock();
         throw tooLarge();
       }
       chunks.push(value);
