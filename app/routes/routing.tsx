@@ -38,7 +38,7 @@ export async function action({ request }: ActionFunctionArgs) {
       intent === 'publish'
         ? await publishRoutingVersion(runtime, staff.email, version.data)
         : await revertToVersion(runtime, staff.email, version.data);
-    return json<ActionResult>(result, { status: result.ok ? 200 : 502 });
+    return json<ActionResult>(result, { status: result.ok ? 200 : result.status });
   }
 
   const staff = await requirePermission(request, intent === 'save' ? 'routing.edit' : 'routing.publish');

@@ -232,6 +232,15 @@ describe.each(databaseTargets())('the input rule on $name', (target) => {
         body: app.form({ intent: 'publish', version: '99999999999' }),
       });
       expect(publish.status).toBe(400);
+      for (const intent of ['publish', 'revert']) {
+        const missing = await app.request('/routing', {
+          method: 'POST',
+          cookie,
+          body: app.form({ intent, version: '999' }),
+        });
+        expect(missing.status, intent).toBe(404);
+        expect(await missing.text()).toContain('There is no version 999.');
+      }
       const notAForm = await app.request('/routing', {
         method: 'POST',
         cookie,
