@@ -18,9 +18,18 @@ export function clientAddress(request: Request): string {
   return request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || request.headers.get('x-real-ip') || 'local';
 }
 
-/** A path to return to after sign-in: only same-site relative paths, never "//evil.example". */
+/**
+ * A path to return to after sign-in: only same-site relative paths, never "//evil.example",
+ * and only printable ASCII (a Location header cannot carry more; "/jobs😀" was a 500).
+ */
 export function safeRedirectPath(value: FormDataEntryValue | string | null | undefined, fallback = '/'): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\'))
+  if (
+    typeof value !== 'string' ||
+    !value.startsWith('/') ||
+    value.startsWith('//') ||
+    value.startsWith('/\\') ||
+    !/^[\x21-\x7e]*$/.test(value)
+  )
     return fallback;
   return value;
 }

@@ -135,41 +135,53 @@ function segment(value: string): string {
   }
 }
 
-/** A query string of fuzzed values for `names`, plus sometimes a raw, malformed piece. */
-function query(
-  rng: Rng,
-  known: Known,
-  names: readonly string[],
-  valid: Record<string, readonly string[]> = {},
-): string {
-  const params = new URLSearchParams();
-  for (const name of names) if (rng.chance(0.6)) params.set(name, text(rng, known, valid[name]));
+/**
+ * A request's fields: most start valid, then one to three are replaced by fuzz (or repeated).
+ * A request wrong everywhere stops at the first check and never reaches the database; one
+ * wrong field at a time gets past the others.
+ */
+function fields(rng: Rng, known: Known, spec: Record<string, readonly string[]>): [string, string][] {
+  const names = Object.keys(spec);
+  const entries: [string, string][] = [];
+  for (const name of names) if (spec[name].length && rng.chance(0.8)) entries.push([name, rng.pick(spec[name])]);
+  for (let m = rng.pick([1, 1, 2, 3]); m > 0; m--) {
+    const name = rng.pick(names);
+    const value = text(rng, known, spec[name]);
+    const at = entries.findIndex(([existing]) => existing === name);
+    if (at >= 0 && rng.chance(0.8)) entries[at] = [name, value];
+    else entries.push([name, value]);
+  }
+  return entries;
+}
+
+/** A query string of `spec`'s fields, plus sometimes a raw, malformed percent-encoded piece. */
+function query(rng: Rng, known: Known, spec: Record<string, readonly string[]>): string {
+  const params = new URLSearchParams(fields(rng, known, spec));
+  const names = Object.keys(spec);
   const raw = rng.chance(0.3)
     ? `&${rng.pick(names.length ? names : ['x'])}=${rng.pick(['%00', '%ED%A0%80', '%', '%zz', '%C0%80'])}`
     : '';
   const search = params.toString() + raw;
-  return search ? `?${search}` : '';
+  return search ? `?${search.replace(/^&/, '')}` : '';
 }
 
-function form(rng: Rng, known: Known, fields: Record<string, readonly string[]>): URLSearchParams {
-  const body = new URLSearchParams();
-  for (const [name, valid] of Object.entries(fields)) {
-    if (!rng.chance(0.75)) continue;
-    const times = rng.chance(0.15) ? 3 : 1;
-    for (let i = 0; i < times; i++) body.append(name, text(rng, known, valid));
-  }
-  return body;
+function form(rng: Rng, known: Known, spec: Record<string, readonly string[]>): URLSearchParams {
+  return new URLSearchParams(fields(rng, known, spec));
 }
 
-function jsonBody(rng: Rng, known: Known, fields: Record<string, readonly string[]>): string {
+/** A JSON body: valid values of `spec` with one or two fields fuzzed, or sometimes no JSON object at all. */
+function jsonBody(rng: Rng, known: Known, spec: Record<string, readonly unknown[]>): string {
   if (rng.chance(0.1)) return rng.pick(['', '[]', '"x"', '{', 'null', '{"a":'.repeat(50), '1e999']);
+  const names = Object.keys(spec);
   const body: Record<string, unknown> = {};
-  for (const [name, valid] of Object.entries(fields)) {
-    if (!rng.chance(0.7)) continue;
+  for (const name of names) if (spec[name].length && rng.chance(0.8)) body[name] = rng.pick(spec[name]);
+  for (let m = rng.pick([1, 1, 2]); m > 0; m--) {
+    const name = rng.chance(0.1) ? text(rng, known) : rng.pick(names);
+    const strings = (spec[name] ?? []).filter((value): value is string => typeof value === 'string');
     body[name] =
-      name === 'chapter_ids' && rng.chance(0.6)
-        ? Array.from({ length: rng.pick([1, 2, 3]) }, () => text(rng, known, valid))
-        : jsonValue(rng, known, valid);
+      Array.isArray(body[name]) && rng.chance(0.5)
+        ? [...(body[name] as unknown[]), jsonValue(rng, known, strings)]
+        : jsonValue(rng, known, strings);
   }
   return JSON.stringify(body);
 }
@@ -186,12 +198,22 @@ const ids = (known: Known) => [...known.chapters.slice(0, 3), known.jobId, known
 const SUBMIT_FIELDS = (known: Known) => ({
   model: MODELS,
   max_tokens: ['100', '4096'],
-  temperature: ['0.5'],
   priority: ['high', 'normal', 'low'],
   idempotency_key: ['fuzz-key-1', 'fuzz-key-2'],
   name: ['Week 1'],
   chapter_id: known.chapters.slice(0, 3),
   chapter_ids: known.chapters.slice(0, 3),
+});
+
+const SUBMIT_JSON = (known: Known, kind: 'generate-chapter' | 'batch-generate') => ({
+  ...(kind === 'generate-chapter'
+    ? { chapter_id: known.chapters.slice(0, 3) }
+    : { chapter_ids: [known.chapters.slice(0, 2), [known.chapters[2]]], name: ['Week 1'] }),
+  model: MODELS,
+  max_tokens: [100, 4096],
+  temperature: [0.5, null],
+  priority: ['high', 'normal', 'low'],
+  idempotency_key: ['fuzz-key-1', 'fuzz-key-2'],
 });
 
 const ROUTES: FuzzRoute[] = [
@@ -202,7 +224,7 @@ const ROUTES: FuzzRoute[] = [
       path: `/api/content/${kind}`,
       method: 'POST',
       api: true,
-      body: jsonBody(rng, known, SUBMIT_FIELDS(known)),
+      body: jsonBody(rng, known, SUBMIT_JSON(known, kind)),
       headers: rng.chance(0.3)
         ? { 'Idempotency-Key': rng.pick(['k', 'x'.repeat(300), 'é', '  ', 'fuzz-key-1']) }
         : ({} as Record<string, string>),
@@ -218,11 +240,13 @@ const ROUTES: FuzzRoute[] = [
   ].map((template): FuzzRoute => ({
     name: template,
     call: (rng, known) => ({
-      path: template.replace(':id', segment(text(rng, known, ids(known)))) + query(rng, known, ['x']),
+      path: template.replace(':id', segment(text(rng, known, ids(known)))) + query(rng, known, { x: [] }),
       method: template.endsWith('cancel') || template.endsWith('retry') ? 'POST' : 'GET',
       api: true,
       body:
-        template.endsWith('cancel') || template.endsWith('retry') ? jsonBody(rng, known, { reason: [] }) : undefined,
+        template.endsWith('cancel') || template.endsWith('retry')
+          ? jsonBody(rng, known, { reason: ['because'] })
+          : undefined,
     }),
   })),
   {
@@ -237,7 +261,7 @@ const ROUTES: FuzzRoute[] = [
   ...['/', '/batches', '/worker', '/routing', '/submit', '/admin/staff', '/admin/tokens', '/healthz'].map(
     (path): FuzzRoute => ({
       name: `GET ${path}`,
-      call: (rng, known) => ({ path: path + query(rng, known, ['x', 'page']), method: 'GET' }),
+      call: (rng, known) => ({ path: path + query(rng, known, { x: [], page: ['2'] }), method: 'GET' }),
     }),
   ),
   {
@@ -245,12 +269,14 @@ const ROUTES: FuzzRoute[] = [
     call: (rng, known) => ({
       path:
         '/jobs' +
-        query(rng, known, ['status', 'destination', 'batch', 'model', 'rule', 'version', 'from', 'to', 'q', 'after'], {
+        query(rng, known, {
           status: ['pending', 'failed'],
           destination: ['edge', 'cloud'],
           batch: [known.batchId],
           model: MODELS,
+          rule: ['default'],
           version: ['1', '2'],
+          q: ['intro'],
           from: ['2026-01-01'],
           to: ['2026-12-31'],
           after: [`${new Date().toISOString()}|${known.jobId}`],
@@ -263,7 +289,7 @@ const ROUTES: FuzzRoute[] = [
     call: (rng, known) => ({
       path:
         path +
-        query(rng, known, ['from', 'to', 'chart'], {
+        query(rng, known, {
           from: ['2026-01-01'],
           to: ['2026-02-01'],
           chart: ['daily', 'e2e'],
@@ -278,7 +304,7 @@ const ROUTES: FuzzRoute[] = [
   {
     name: 'GET /sign-in',
     call: (rng, known) => ({
-      path: '/sign-in' + query(rng, known, ['redirectTo'], { redirectTo: ['/jobs', '//evil.example'] }),
+      path: '/sign-in' + query(rng, known, { redirectTo: ['/jobs', '//evil.example'] }),
       method: 'GET',
     }),
   },

@@ -212,6 +212,12 @@ describe.each(databaseTargets())('the input rule on $name', (target) => {
         expect((await app.request(path, { cookie })).status, path).toBeLessThan(300);
     });
 
+    it('returns to the overview, not a 500, after sign-in to a path no Location header can carry', async () => {
+      const response = await app.request(`/sign-in?redirectTo=${encodeURIComponent('/jobs😀')}`, { cookie });
+      expect(response.status).toBe(302);
+      expect(response.headers.get('location')).toBe('/');
+    });
+
     it('answers a NUL in a query string or a form field with a 400 naming it', async () => {
       const page = await app.request('/costs?from=%00', { cookie });
       expect(page.status).toBe(400);
