@@ -50,4 +50,23 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The input rule: routes read forms and query strings through the helpers that refuse
+    // NUL and unpaired surrogates with a 400 (app/server/http.server.ts).
+    files: ['app/routes/**'],
+    ignores: ['**/*.test.ts', '**/*.test.tsx'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='request'][callee.property.name='formData']",
+          message: 'Read forms with readForm(request) from ~/server/http.server (the input rule).',
+        },
+        {
+          selector: "MemberExpression[object.type='NewExpression'][property.name='searchParams']",
+          message: 'Read query strings with readSearchParams(request) from ~/server/http.server (the input rule).',
+        },
+      ],
+    },
+  },
 );

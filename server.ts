@@ -14,6 +14,7 @@ import express from 'express';
 import { describeDatabase, openDatabase } from './app/server/db/open.server';
 import { ensureInitialStaff } from './app/server/auth/bootstrap.server';
 import { CROSS_SITE_MESSAGE, isSameOriginRequest } from './app/server/auth/same-origin.server';
+import { securityHeaders } from './app/server/security-headers.server';
 import { migrate } from './app/server/db/migrate.server';
 import { isEmpty, seed } from './app/server/db/seed.server';
 import { addDemoDataOnFirstStart } from './app/server/db/demo.server';
@@ -24,6 +25,40 @@ import { JobRunner } from './worker/job-runner';
 import { createLogger } from './app/server/log.server';
 
 const SWEEP_INTERVAL_MS = 5_000;
+
+/**
+ * How much of a request body that was answered before being read (a 413, a 401) is still read
+ * and thrown away, and for how long, before the connection is closed.
+ *
+ * WARNING: closing a socket while the client is still sending makes the kernel answer with a
+ * reset, and the client may then lose the response it had not read yet: Node's fetch saw
+ * "other side closed" instead of a 413. Reading the rest first (nginx calls it a lingering
+ * close) lets every client read the answer; the caps keep a client from holding us forever.
+ */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 10_000;
+
+/**
+ * After a response, reads and discards what is left of its request body. Within the caps the
+ * connection stays open for the next request; past them it is closed gently: our side ends
+ * (the client sees the end after the response) and the rest is still read until the client
+ * stops sending or DRAIN_MAX_MS passes.
+ */
+function drainUnreadBody(req: express.Request): void {
+  if (req.complete || req.destroyed) return;
+  // Remix's request stream was abandoned with the answer; stop it from buffering the rest.
+  req.removeAllListeners('data');
+  let drained = 0;
+  const timer = setTimeout(() => req.socket.destroy(), DRAIN_MAX_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_MAX_BYTES && !req.socket.writableEnded) req.socket.end();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
 
 async function main() {
   const env = loadEnvOrExit();
@@ -68,6 +103,19 @@ async function main() {
 
   const app = express();
   app.disable('x-powered-by');
+  // Every response carries the security headers (HSTS in production), static files and
+  // resource routes included. Added as the headers go out, and only where missing: Remix
+  // appends its own (documents, data) and would otherwise repeat them.
+  const baseHeaders = Object.entries(securityHeaders(null));
+  app.use((req, res, next) => {
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: typeof res, ...args: Parameters<typeof res.writeHead>) {
+      for (const [name, value] of baseHeaders) if (!this.hasHeader(name)) this.setHeader(name, value);
+      return writeHead.apply(this, args);
+    } as typeof res.writeHead;
+    res.once('finish', () => drainUnreadBody(req));
+    next();
+  });
   app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }));
   app.use(express.static('public', { maxAge: '1h' }));
   // Cross-site state changes are refused here with a clear 403, before Remix's own guard

@@ -59,7 +59,11 @@ export default function handleRequest(
   });
 }
 
-/** Loader and action data and resource routes (the API) carry the same non-CSP headers. */
+/**
+ * Loader and action data carry the same non-CSP headers. Remix calls this for `?_data`
+ * requests only, not for resource routes (the API, /healthz, CSV): server.ts sets these headers
+ * on every response it sends, and vercel.json on Vercel.
+ */
 export const handleDataRequest: HandleDataRequestFunction = (response) => {
   for (const [name, value] of Object.entries(securityHeaders(null))) {
     if (!response.headers.has(name)) response.headers.set(name, value);

@@ -4,31 +4,39 @@
  */
 import { z } from 'zod';
 
+import { calendarDate, int4, int4Text, isoTimestamp, safeText } from './input';
 import { DESTINATIONS, JOB_STATUSES } from './job-status';
 
 const optional = <T extends z.ZodTypeAny>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
+/** Keyset cursor: the created_at and id of the last row of the previous page, `timestamp|uuid`. */
+const cursor = z.string().refine(
+  (value) => {
+    const [createdAt, id, ...rest] = value.split('|');
+    return rest.length === 0 && isoTimestamp.safeParse(createdAt).success && z.uuid().safeParse(id).success;
+  },
+  { message: 'must be the cursor of an "Older" link (an ISO timestamp and a job id)' },
+);
+
 export const JobFiltersSchema = z.object({
-  status: optional(z.enum(JOB_STATUSES)),
-  destination: optional(z.enum(DESTINATIONS)),
-  batch: optional(z.uuid()),
-  model: optional(z.string().max(100)),
-  rule: optional(z.string().max(64)),
-  version: optional(z.coerce.number().int().min(0)),
-  from: optional(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)),
-  to: optional(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)),
-  q: optional(z.string().trim().max(200)),
-  /** Keyset cursor: the created_at and id of the last row of the previous page. */
-  after: optional(z.string().regex(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z\|[0-9a-f-]{36}$/)),
+  status: optional(z.enum(JOB_STATUSES, { message: `must be one of ${JOB_STATUSES.join(', ')}` })),
+  destination: optional(z.enum(DESTINATIONS, { message: `must be one of ${DESTINATIONS.join(', ')}` })),
+  batch: optional(z.uuid({ message: 'must be a batch id (a UUID)' })),
+  model: optional(safeText.max(100)),
+  rule: optional(safeText.max(64)),
+  version: optional(int4Text.pipe(int4.min(0, { message: 'must be 0 or more' }))),
+  from: optional(calendarDate),
+  to: optional(calendarDate),
+  q: optional(safeText.trim().max(200)),
+  after: optional(cursor),
 });
 
 export type JobFilters = z.infer<typeof JobFiltersSchema>;
 
-export function parseJobFilters(params: URLSearchParams): JobFilters {
-  const result = JobFiltersSchema.safeParse(Object.fromEntries(params));
-  // A hand-edited URL with a bad value shows the unfiltered list rather than an error.
-  return result.success ? result.data : {};
+/** The filters in a Jobs URL, or the fields that are wrong (a hand-edited URL, an old link). */
+export function parseJobFilters(params: URLSearchParams) {
+  return JobFiltersSchema.safeParse(Object.fromEntries(params));
 }
 
 export function encodeCursor(createdAt: string | Date, id: string): string {

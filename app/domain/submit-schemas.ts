@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 
+import { safeText } from './input';
+
+export { fieldErrors } from './input';
 import { DEFAULT_MODEL, knownModels } from './prices';
 
 export const MAX_BATCH_SIZE = 1000;
@@ -28,8 +31,7 @@ const generationOptions = {
     .nullable()
     .default(null),
   priority: z.enum(['high', 'normal', 'low'], { message: 'must be high, normal or low' }).optional(),
-  idempotency_key: z
-    .string({ message: 'must be a string' })
+  idempotency_key: safeText
     .min(1, { message: 'must not be empty' })
     .max(200, { message: 'must be at most 200 characters' })
     .optional(),
@@ -51,7 +53,7 @@ export const BatchGenerateSchema = z.strictObject(
       .min(1, { message: 'must name at least one chapter' })
       .max(MAX_BATCH_SIZE, { message: `must name at most ${MAX_BATCH_SIZE} chapters` })
       .refine((ids) => new Set(ids).size === ids.length, { message: 'must not name a chapter twice' }),
-    name: z.string().trim().min(1).max(200).optional(),
+    name: safeText.trim().min(1).max(200).optional(),
     ...generationOptions,
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : undefined) },
@@ -59,17 +61,3 @@ export const BatchGenerateSchema = z.strictObject(
 
 export type GenerateChapterInput = z.infer<typeof GenerateChapterSchema>;
 export type BatchGenerateInput = z.infer<typeof BatchGenerateSchema>;
-
-/** zod issues as `{ "chapter_ids[3]": ["must be a chapter id (a UUID)"] }` for error answers. */
-export function fieldErrors(error: z.ZodError): Record<string, string[]> {
-  const fields: Record<string, string[]> = {};
-  for (const issue of error.issues) {
-    const name =
-      issue.path.reduce<string>(
-        (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
-        '',
-      ) || 'body';
-    (fields[name] ??= []).push(issue.message);
-  }
-  return fields;
-}

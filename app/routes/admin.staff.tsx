@@ -7,6 +7,7 @@ import { formatAge } from '~/components/format';
 import { ROLES, ROLE_LABELS } from '~/domain/permissions';
 import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readForm } from '~/server/http.server';
 import { getRuntime } from '~/server/runtime.server';
 import {
   changeStaffRole,
@@ -35,7 +36,7 @@ const IntentSchema = z.discriminatedUnion('intent', [
 export async function action({ request }: ActionFunctionArgs) {
   const me = await requirePermission(request, 'staff.manage');
   const { db } = await getRuntime();
-  const parsed = IntentSchema.safeParse(Object.fromEntries(await request.formData()));
+  const parsed = IntentSchema.safeParse(Object.fromEntries(await readForm(request)));
   if (!parsed.success) {
     return json(
       {

@@ -7,6 +7,7 @@ import { TOKEN_SCOPES } from '~/domain/permissions';
 import { paths } from '~/paths';
 import { createApiToken, listApiTokens, revokeApiToken } from '~/server/auth/api-tokens.server';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readForm } from '~/server/http.server';
 import { getRuntime } from '~/server/runtime.server';
 
 export const meta: MetaFunction = () => [{ title: 'API tokens · Switchyard' }];
@@ -25,7 +26,7 @@ const CreateSchema = z.object({
 export async function action({ request }: ActionFunctionArgs) {
   const me = await requirePermission(request, 'tokens.manage');
   const { db } = await getRuntime();
-  const form = await request.formData();
+  const form = await readForm(request);
   if (form.get('intent') === 'revoke') {
     const id = z.uuid().safeParse(form.get('tokenId'));
     if (!id.success) return json({ ok: false as const, message: 'Unknown token.', token: null }, { status: 400 });

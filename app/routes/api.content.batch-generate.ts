@@ -45,7 +45,9 @@ export async function action({ request }: ActionFunctionArgs) {
   const submitter = submitterFor(caller);
 
   if (decision.destination === 'cloud') {
-    const { batchId, jobIds, created } = await queueBatch(runtime, submitter, input, decision);
+    const queued = await queueBatch(runtime, submitter, input, decision);
+    if (queued.kind === 'idempotency_key_reused') return apiError(422, queued.kind, queued.message);
+    const { batchId, jobIds, created } = queued;
     return json(
       {
         batch_id: batchId,

@@ -36,7 +36,9 @@ export async function action({ request }: ActionFunctionArgs) {
   const submitter = submitterFor(caller);
 
   if (decision.destination === 'cloud') {
-    const { jobId, created } = await queueChapter(runtime, submitter, input, decision);
+    const queued = await queueChapter(runtime, submitter, input, decision);
+    if (queued.kind === 'idempotency_key_reused') return apiError(422, queued.kind, queued.message);
+    const { jobId, created } = queued;
     return json(
       {
         job_id: jobId,

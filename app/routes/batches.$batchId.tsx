@@ -13,6 +13,7 @@ import { can } from '~/domain/permissions';
 import { paths } from '~/paths';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readForm } from '~/server/http.server';
 import { presentBatchList } from '~/server/presenters/batch-list.server';
 import { presentJobList } from '~/server/presenters/job-list.server';
 import { getRuntime } from '~/server/runtime.server';
@@ -37,7 +38,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const staff = await requirePermission(request, 'jobs.cancel');
-  const form = await request.formData();
+  const form = await readForm(request);
   const id = z.uuid().safeParse(params.batchId);
   if (!id.success) return json({ ok: false, message: 'Unknown batch.' }, { status: 404 });
   if (form.get('confirm') !== 'yes')

@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs } from '@remix-run/node';
 
 import { costCharts, latencyCharts, toCsv } from '~/domain/chart-data';
 import { requirePermission } from '~/server/auth/auth.server';
-import { apiError } from '~/server/http.server';
+import { apiError, readSearchParams } from '~/server/http.server';
 import { bucketUnitOf, presentCosts, presentLatency } from '~/server/presenters/analytics.server';
 import { parseRange } from '~/server/presenters/range.server';
 import { getRuntime } from '~/server/runtime.server';
@@ -11,7 +11,7 @@ import { getRuntime } from '~/server/runtime.server';
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'costs.export');
   const { db } = await getRuntime();
-  const params = new URL(request.url).searchParams;
+  const params = readSearchParams(request);
   const range = await parseRange(db, params);
   const id = params.get('chart') ?? '';
   const latencyIds = ['e2e', 'ttft', 'queue', 'throughput'];

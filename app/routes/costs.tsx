@@ -12,6 +12,7 @@ import { isFinal, isJobStatus } from '~/domain/job-status';
 import { can } from '~/domain/permissions';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readForm, readSearchParams } from '~/server/http.server';
 import { parseRange } from '~/server/presenters/range.server';
 import { presentCosts } from '~/server/presenters/analytics.server';
 import { getRuntime } from '~/server/runtime.server';
@@ -22,7 +23,7 @@ export const meta: MetaFunction = () => [{ title: 'Costs · Switchyard' }];
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'costs.view');
   const { db } = await getRuntime();
-  const range = await parseRange(db, new URL(request.url).searchParams);
+  const range = await parseRange(db, readSearchParams(request));
   return json({ costs: await presentCosts(db, range) });
 }
 
@@ -32,7 +33,7 @@ const BudgetSchema = z.object({
 
 export async function action({ request }: ActionFunctionArgs) {
   const staff = await requirePermission(request, 'budgets.edit');
-  const parsed = BudgetSchema.safeParse({ amount: (await request.formData()).get('amount') });
+  const parsed = BudgetSchema.safeParse({ amount: (await readForm(request)).get('amount') });
   if (!parsed.success) return json({ ok: false, message: parsed.error.issues[0].message }, { status: 400 });
   const { db } = await getRuntime();
   const micros = Math.round(parsed.data.amount * 1_000_000);

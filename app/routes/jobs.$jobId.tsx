@@ -12,6 +12,7 @@ import { can } from '~/domain/permissions';
 import { paths } from '~/paths';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readForm } from '~/server/http.server';
 import { presentJobDetail } from '~/server/presenters/job-status.server';
 import { getRuntime } from '~/server/runtime.server';
 import { cancelJobService, retryJobService } from '~/server/services/job-control.server';
@@ -33,7 +34,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
-  const form = await request.formData();
+  const form = await readForm(request);
   const intent = form.get('intent');
   const id = JobId.safeParse(params.jobId);
   if (!id.success || (intent !== 'cancel' && intent !== 'retry'))

@@ -11,9 +11,11 @@ import { filtersToSearch, parseJobFilters } from '~/domain/job-filters';
 import { DESTINATIONS, JOB_STATUSES } from '~/domain/job-status';
 import { can } from '~/domain/permissions';
 import { knownModels } from '~/domain/prices';
+import { fieldErrors } from '~/domain/submit-schemas';
 import { paths } from '~/paths';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
+import { badSearchParams, readForm, readSearchParams } from '~/server/http.server';
 import { presentJobFilterOptions, presentJobList } from '~/server/presenters/job-list.server';
 import { getRuntime } from '~/server/runtime.server';
 import { cancelJobService, retryJobService } from '~/server/services/job-control.server';
@@ -23,7 +25,9 @@ export const meta: MetaFunction = () => [{ title: 'Jobs · Switchyard' }];
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'jobs.view');
   const { db } = await getRuntime();
-  const filters = parseJobFilters(new URL(request.url).searchParams);
+  const parsed = parseJobFilters(readSearchParams(request));
+  if (!parsed.success) throw badSearchParams(fieldErrors(parsed.error));
+  const filters = parsed.data;
   const [page, options] = await Promise.all([presentJobList(db, filters), presentJobFilterOptions(db)]);
   return json({ ...page, filters, options: { ...options, models: knownModels() } });
 }
@@ -35,7 +39,7 @@ const BulkSchema = z.object({
 });
 
 export async function action({ request }: ActionFunctionArgs) {
-  const form = await request.formData();
+  const form = await readForm(request);
   const parsed = BulkSchema.safeParse({
     intent: form.get('intent'),
     ids: form.getAll('ids'),

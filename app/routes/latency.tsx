@@ -8,6 +8,7 @@ import { formatAge, formatCount } from '~/components/format';
 import { latencyCharts } from '~/domain/chart-data';
 import { isFinal, isJobStatus } from '~/domain/job-status';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readSearchParams } from '~/server/http.server';
 import { presentLatency } from '~/server/presenters/analytics.server';
 import { parseRange } from '~/server/presenters/range.server';
 import { getRuntime } from '~/server/runtime.server';
@@ -17,7 +18,7 @@ export const meta: MetaFunction = () => [{ title: 'Latency · Switchyard' }];
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'costs.view');
   const { db } = await getRuntime();
-  return json({ latency: await presentLatency(db, await parseRange(db, new URL(request.url).searchParams)) });
+  return json({ latency: await presentLatency(db, await parseRange(db, readSearchParams(request))) });
 }
 
 export default function LatencyPage() {

@@ -2,15 +2,16 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Toast } from '~/components/toast';
 import { Form, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
 import { useMemo, useState } from 'react';
-import { z } from 'zod';
 
 import { formatAge } from '~/components/format';
 import { describeChange } from '~/domain/config-diff';
+import { int4, int4Text } from '~/domain/input';
 import { can } from '~/domain/permissions';
 import { BACKOFFS, STICKY_KEYS, stickyBucket, type RouteRule, type RoutingConfig } from '~/domain/routing';
 import { configFromForm, emptyRule, ruleFieldName } from '~/domain/routing-form';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readForm } from '~/server/http.server';
 import { presentRouting } from '~/server/presenters/routing.server';
 import { getRuntime } from '~/server/runtime.server';
 import { publishRoutingVersion, revertToVersion, saveRoutingVersion } from '~/server/services/routing-control.server';
@@ -25,10 +26,10 @@ export async function loader({ request }: LoaderFunctionArgs) {
 type ActionResult = { ok: boolean; message: string; fields?: Record<string, string[]> };
 
 export async function action({ request }: ActionFunctionArgs) {
-  const form = await request.formData();
+  const form = await readForm(request);
   const intent = String(form.get('intent'));
   const runtime = await getRuntime();
-  const version = z.coerce.number().int().positive().safeParse(form.get('version'));
+  const version = int4Text.pipe(int4.min(1)).safeParse(form.get('version'));
 
   if (intent === 'publish' || intent === 'revert') {
     const staff = await requirePermission(request, 'routing.publish');
@@ -37,7 +38,7 @@ export async function action({ request }: ActionFunctionArgs) {
       intent === 'publish'
         ? await publishRoutingVersion(runtime, staff.email, version.data)
         : await revertToVersion(runtime, staff.email, version.data);
-    return json<ActionResult>(result, { status: result.ok ? 200 : 502 });
+    return json<ActionResult>(result, { status: result.ok ? 200 : result.status });
   }
 
   const staff = await requirePermission(request, intent === 'save' ? 'routing.edit' : 'routing.publish');

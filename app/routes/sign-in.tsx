@@ -16,14 +16,14 @@ import { assertSameOrigin, commitSessionCookie, getStaff, sessionMeta } from '~/
 import { demoEmail, DEMO_PASSWORD } from '~/server/auth/bootstrap.server';
 import { signInWithPassword, signInWithSupabase } from '~/server/auth/sign-in.server';
 import { authMode, isDemo } from '~/server/env.server';
-import { safeRedirectPath } from '~/server/http.server';
+import { readForm, readSearchParams, safeRedirectPath } from '~/server/http.server';
 import { getRuntime } from '~/server/runtime.server';
 
 export const meta: MetaFunction = () => [{ title: 'Sign in · Switchyard' }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { env } = await getRuntime();
-  const redirectTo = safeRedirectPath(new URL(request.url).searchParams.get('redirectTo'));
+  const redirectTo = safeRedirectPath(readSearchParams(request).get('redirectTo'));
   if (await getStaff(request)) throw redirect(redirectTo);
   const demoAccounts = isDemo(env)
     ? ROLES.map((role) => ({ role, label: ROLE_LABELS[role], email: demoEmail(role), password: DEMO_PASSWORD }))
@@ -34,7 +34,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request }: ActionFunctionArgs) {
   const { db, env } = await getRuntime();
   assertSameOrigin(request, env);
-  const form = await request.formData();
+  const form = await readForm(request);
   const redirectTo = safeRedirectPath(form.get('redirectTo'));
   const meta = sessionMeta(request, env);
   const accessToken = form.get('accessToken');

@@ -8,6 +8,7 @@ import { DEFAULT_MODEL, estimateMaxCostMicros, knownModels } from '~/domain/pric
 import { BatchGenerateSchema, DEFAULT_MAX_TOKENS, fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
 import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readForm } from '~/server/http.server';
 import { presentCatalog } from '~/server/presenters/catalog.server';
 import { getRuntime } from '~/server/runtime.server';
 import { decideRoute, generateAtEdge, queueBatch, queueChapter } from '~/server/services/submit.server';
@@ -30,7 +31,7 @@ type ActionResult = {
 export async function action({ request }: ActionFunctionArgs) {
   const staff = await requirePermission(request, 'jobs.submit');
   const runtime = await getRuntime();
-  const form = await request.formData();
+  const form = await readForm(request);
   const submitter = { actor: staff.email, scope: `staff:${staff.id}` };
   const options = {
     model: String(form.get('model') || DEFAULT_MODEL),
@@ -62,8 +63,9 @@ export async function action({ request }: ActionFunctionArgs) {
       user: staff.email,
     });
     if (decision.destination === 'cloud') {
-      const { jobId } = await queueChapter(runtime, submitter, parsed.data, decision);
-      return redirect(paths.job(jobId));
+      const queued = await queueChapter(runtime, submitter, parsed.data, decision);
+      if (queued.kind === 'idempotency_key_reused') return keyReusedAnswer(queued.message);
+      return redirect(paths.job(queued.jobId));
     }
     const { jobIds } = await generateAtEdge(runtime, submitter, [parsed.data.chapter_id], parsed.data, decision);
     return redirect(paths.job(jobIds[0]));
@@ -98,14 +100,18 @@ export async function action({ request }: ActionFunctionArgs) {
     user: staff.email,
   });
   if (decision.destination === 'cloud') {
-    const { batchId } = await queueBatch(runtime, submitter, parsed.data, decision);
-    return redirect(paths.batch(batchId));
+    const queued = await queueBatch(runtime, submitter, parsed.data, decision);
+    if (queued.kind === 'idempotency_key_reused') return keyReusedAnswer(queued.message);
+    return redirect(paths.batch(queued.batchId));
   }
   const { batchId } = await generateAtEdge(runtime, submitter, ids, parsed.data, decision, {
     name: parsed.data.name ?? `${ids.length} chapters`,
   });
   return redirect(paths.batch(batchId!));
 }
+
+const keyReusedAnswer = (message: string) =>
+  json<ActionResult>({ ok: false, message, fields: { idempotency_key: [message] } }, { status: 422 });
 
 export default function SubmitPage() {
   const { courses, models } = useLoaderData<typeof loader>();

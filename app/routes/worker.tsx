@@ -10,6 +10,7 @@ import { can } from '~/domain/permissions';
 import { paths } from '~/paths';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
+import { readForm } from '~/server/http.server';
 import { cloudRunFromEnv } from '~/server/cloud-run.server';
 import { presentWorkerPage, summarizeListener } from '~/server/presenters/workers.server';
 import { getRuntime } from '~/server/runtime.server';
@@ -28,7 +29,7 @@ type ActionResult = { ok: boolean; message: string };
 
 export async function action({ request }: ActionFunctionArgs) {
   const staff = await requirePermission(request, 'worker.operate');
-  const parsed = parseWorkerOpsForm(await request.formData());
+  const parsed = parseWorkerOpsForm(await readForm(request));
   if (!parsed.ok) return json<ActionResult>({ ok: false, message: parsed.message }, { status: 400 });
   const { db, env } = await getRuntime();
   const result = await operateWorkerService(db, cloudRunFromEnv(env), staff.email, parsed.request);

@@ -23,6 +23,8 @@ export interface NewJob {
   retryBaseMs?: number;
   retryMaxMs?: number;
   idempotencyKey?: string | null;
+  /** The request's fingerprint, stored with idempotencyKey (see requestFingerprint). */
+  idempotencyFingerprint?: string | null;
   createdBy: string;
   /** A worker is woken right after this commits. */
   dispatched?: boolean;
@@ -68,9 +70,20 @@ function jobJson(job: NewJob) {
     retry_base_ms: job.retryBaseMs,
     retry_max_ms: job.retryMaxMs,
     idempotency_key: job.idempotencyKey,
+    idempotency_fingerprint: job.idempotencyFingerprint,
     created_by: job.createdBy,
     dispatched: job.dispatched ?? false,
   };
+}
+
+/**
+ * SQLSTATE raised by submit_job and submit_batch when an idempotency key comes back with a
+ * different request fingerprint; nothing was written.
+ */
+const IDEMPOTENCY_KEY_REUSED = 'SW422';
+
+export function isIdempotencyKeyReused(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === IDEMPOTENCY_KEY_REUSED;
 }
 
 export async function submitJob(db: Queryable, job: NewJob): Promise<{ jobId: string; created: boolean }> {
@@ -82,11 +95,16 @@ export async function submitJob(db: Queryable, job: NewJob): Promise<{ jobId: st
 
 export async function submitBatch(
   db: Queryable,
-  batch: { name: string; idempotencyKey?: string | null; createdBy: string },
+  batch: { name: string; idempotencyKey?: string | null; idempotencyFingerprint?: string | null; createdBy: string },
   jobs: NewJob[],
 ): Promise<{ batchId: string; created: boolean }> {
   const [row] = await db.query<{ batch_id: string; created: boolean }>('select * from public.submit_batch($1, $2)', [
-    { name: batch.name, idempotency_key: batch.idempotencyKey, created_by: batch.createdBy },
+    {
+      name: batch.name,
+      idempotency_key: batch.idempotencyKey,
+      idempotency_fingerprint: batch.idempotencyFingerprint,
+      created_by: batch.createdBy,
+    },
     JSON.stringify(jobs.map(jobJson)),
   ]);
   return { batchId: row.batch_id, created: row.created };

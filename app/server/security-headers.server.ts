@@ -1,7 +1,12 @@
 import { getEnv } from './env.server';
 
+/** HSTS: browsers use https for this host (and its subdomains) for a year after seeing it. */
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000; includeSubDomains';
+
 /**
- * Headers on every response. With a nonce (documents) the Content-Security-Policy allows only
+ * Headers on every response. In production they include Strict-Transport-Security; not in
+ * development, where the app is http://localhost and HSTS would stick to localhost in the
+ * browser for a year. With a nonce (documents) the Content-Security-Policy allows only
  * our own scripts plus Remix's inline ones carrying the nonce; styles may be inline because
  * server-rendered style attributes (progress bars, charts) need it, which cannot run code.
  */
@@ -12,6 +17,7 @@ export function securityHeaders(nonce: string | null): Record<string, string> {
     'X-Frame-Options': 'DENY',
     'Cross-Origin-Opener-Policy': 'same-origin',
   };
+  if (getEnv().NODE_ENV === 'production') headers['Strict-Transport-Security'] = STRICT_TRANSPORT_SECURITY;
   if (nonce !== null) {
     const supabase = getEnv().SUPABASE_URL;
     const connect = ["'self'", ...(supabase ? [supabase, supabase.replace(/^http/, 'ws')] : [])];

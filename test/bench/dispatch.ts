@@ -56,7 +56,9 @@ async function main() {
     const input = GenerateChapterSchema.parse({ chapter_id: chapters[i % chapters.length] });
     const decision = routeRequest(request, DEFAULT_ROUTING_CONFIG, { chapter: input.chapter_id });
     const started = performance.now();
-    const { jobId } = await queueChapter(runtime, { actor: 'bench', scope: 'bench' }, input, decision);
+    const queued = await queueChapter(runtime, { actor: 'bench', scope: 'bench' }, input, decision);
+    if (queued.kind !== 'queued') throw new Error(queued.message);
+    const { jobId } = queued;
     const claimedAt = early.get(jobId) ?? (await new Promise<number>((resolve) => waiting.set(jobId, resolve)));
     if (i >= 20) latencies.push(claimedAt - started); // the first 20 warm up connections and plans
     await new Promise((resolve) => setTimeout(resolve, 5));

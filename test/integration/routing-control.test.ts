@@ -106,6 +106,7 @@ describe.each(databaseTargets())('routing control on $name', (target) => {
       version: 1,
       message:
         'Version 1 was not published: Vercel API answered 500: Internal error. It is saved; publish it again to retry.',
+      status: 502,
     });
     const [row] = await test_.db.query<{ published_at: Date | null; publish_error: string }>(
       'select published_at, publish_error from public.control_config_versions',

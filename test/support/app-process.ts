@@ -41,11 +41,12 @@ export async function startApp(env: Record<string, string>): Promise<AppProcess>
   const port = await freePort();
   const { child, output, exited } = runEntry('server.ts', { PORT: String(port), ...env });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // Generous: migrating and seeding PGlite takes about 30 s on a busy two-core machine.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}:\n${output()}`);
     if (output().includes('Switchyard is running')) break;
-    if (Date.now() > deadline) throw new Error(`app did not start in 30 s:\n${output()}`);
+    if (Date.now() > deadline) throw new Error(`app did not start in 90 s:\n${output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {

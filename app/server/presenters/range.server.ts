@@ -1,20 +1,17 @@
-import { z } from 'zod';
+import { calendarDate } from '~/domain/input';
 
 import type { Queryable } from '../db/port.server';
 import { openingRange, type DayRange } from './analytics.server';
 
-const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
-
 /**
- * ?from=&to= as whole UTC days, at most 400 days. Without them (or with wrong ones) the page's
- * opening range: the last 30 days, or the last two by the hour when that is all there is.
+ * ?from=&to= as whole UTC days, at most 400 days. Without them (or with wrong ones: impossible
+ * calendar dates included) the page's opening range: the last 30 days, or the last two by the
+ * hour when that is all there is.
  */
 export async function parseRange(db: Queryable, params: URLSearchParams, now = new Date()): Promise<DayRange> {
-  const from = Day.safeParse(params.get('from')).data;
-  const to = Day.safeParse(params.get('to')).data;
-  if (!from || !to || from > to || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to))) {
-    return openingRange(db, now);
-  }
+  const from = calendarDate.safeParse(params.get('from')).data;
+  const to = calendarDate.safeParse(params.get('to')).data;
+  if (!from || !to || from > to) return openingRange(db, now);
   const span = (Date.parse(to) - Date.parse(from)) / 86_400_000;
   return span > 400 ? openingRange(db, now) : { from, to };
 }

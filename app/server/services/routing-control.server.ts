@@ -65,7 +65,8 @@ export async function saveRoutingVersion(
 
 export type PublishResult =
   | { ok: true; version: number; store: 'edge-config' | 'database'; message: string }
-  | { ok: false; version: number; message: string };
+  /** status: 404 no such version, 409 it no longer validates, 502 Edge Config refused it. */
+  | { ok: false; version: number; message: string; status: 404 | 409 | 502 };
 
 /** Publishes a saved version. A failure is recorded on the version and can be retried. */
 export async function publishRoutingVersion(
@@ -78,7 +79,7 @@ export async function publishRoutingVersion(
     'select config from public.control_config_versions where version = $1',
     [version],
   );
-  if (!row) return { ok: false, version, message: `There is no version ${version}.` };
+  if (!row) return { ok: false, version, message: `There is no version ${version}.`, status: 404 };
   const publishedAt = new Date();
   if (edgeConfig) {
     try {
@@ -102,6 +103,7 @@ export async function publishRoutingVersion(
         ok: false,
         version,
         message: `Version ${version} was not published: ${message}. It is saved; publish it again to retry.`,
+        status: 502,
       };
     }
   }
@@ -144,9 +146,9 @@ export async function revertToVersion(
     'select config from public.control_config_versions where version = $1',
     [version],
   );
-  if (!row) return { ok: false, version, message: `There is no version ${version}.` };
+  if (!row) return { ok: false, version, message: `There is no version ${version}.`, status: 404 };
   const saved = await saveRoutingVersion(runtime.db, actor, row.config, `Revert to version ${version}`, version);
-  if (!saved.ok) return { ok: false, version, message: 'That version no longer validates.' };
+  if (!saved.ok) return { ok: false, version, message: 'That version no longer validates.', status: 409 };
   return publishRoutingVersion(runtime, actor, saved.version);
 }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 import { routeRequest, type RouteDecision } from '~/domain/routing';
 import type { z } from 'zod';
@@ -7,10 +7,10 @@ import { fieldErrors, type BatchGenerateInput, type GenerateChapterInput } from 
 
 import { audit } from '../audit.server';
 import type { ApiCaller } from '../auth/auth.server';
-import { apiError, readJsonBody } from '../http.server';
+import { apiError, readApiHeader, readJsonBody } from '../http.server';
 import { executeJob, type ExecutionOutcome } from '../job-execution.server';
 import { createLogger } from '../log.server';
-import { claimJob, submitBatch, submitJob, type NewJob } from '../queue.server';
+import { claimJob, isIdempotencyKeyReused, submitBatch, submitJob, type NewJob } from '../queue.server';
 import { activeRoutingConfig } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
 
@@ -39,7 +39,7 @@ export function submitterFor(caller: ApiCaller): Submitter {
  */
 export async function readSubmission<T>(request: Request, schema: z.ZodType<T>, maxBytes: number): Promise<T> {
   const body = await readJsonBody(request, maxBytes);
-  const headerKey = request.headers.get('idempotency-key') ?? undefined;
+  const headerKey = readApiHeader(request, 'Idempotency-Key') ?? undefined;
   const parsed = schema.safeParse({ ...body, ...(headerKey ? { idempotency_key: headerKey } : {}) });
   if (!parsed.success)
     throw apiError(400, 'invalid_request', 'The request body has invalid fields.', fieldErrors(parsed.error));
@@ -67,19 +67,57 @@ function jobFields(input: GenerateChapterInput | BatchGenerateInput, decision: R
 
 const scopedKey = (submitter: Submitter, key: string | undefined) => (key ? `${submitter.scope}:${key}` : null);
 
+/**
+ * What a request asks for, as a SHA-256 of its parsed body (defaults filled in, keys sorted),
+ * without the idempotency key itself: a retry of the same request matches, and so does one that
+ * spells out a default; any other change does not.
+ */
+export function requestFingerprint(input: GenerateChapterInput | BatchGenerateInput): string {
+  const { idempotency_key: _key, ...request } = input;
+  const canonical = JSON.stringify(Object.fromEntries(Object.entries(request).sort(([a], [b]) => a.localeCompare(b))));
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** The idempotency key and fingerprint a submission stores, or nulls without a key. */
+function idempotency(submitter: Submitter, input: GenerateChapterInput | BatchGenerateInput) {
+  const key = scopedKey(submitter, input.idempotency_key);
+  return { key, fingerprint: key ? requestFingerprint(input) : null };
+}
+
+/** A key already used with a different request: nothing was written. */
+export interface IdempotencyKeyReused {
+  kind: 'idempotency_key_reused';
+  message: string;
+}
+
+const keyReused = (): IdempotencyKeyReused => ({
+  kind: 'idempotency_key_reused',
+  message:
+    'This Idempotency-Key was first used with a different request. Send the same request to get its result ' +
+    'again, or use a new key for a new request.',
+});
+
 export async function queueChapter(
   runtime: Runtime,
   submitter: Submitter,
   input: GenerateChapterInput,
   decision: RouteDecision,
-): Promise<{ jobId: string; created: boolean }> {
-  const result = await submitJob(runtime.db, {
-    chapterId: input.chapter_id,
-    ...jobFields(input, decision, submitter),
-    idempotencyKey: scopedKey(submitter, input.idempotency_key),
-  });
+): Promise<{ kind: 'queued'; jobId: string; created: boolean } | IdempotencyKeyReused> {
+  const { key, fingerprint } = idempotency(submitter, input);
+  let result;
+  try {
+    result = await submitJob(runtime.db, {
+      chapterId: input.chapter_id,
+      ...jobFields(input, decision, submitter),
+      idempotencyKey: key,
+      idempotencyFingerprint: fingerprint,
+    });
+  } catch (error) {
+    if (isIdempotencyKeyReused(error)) return keyReused();
+    throw error;
+  }
   if (result.created) runtime.wakeWorker();
-  return result;
+  return { kind: 'queued', ...result };
 }
 
 export async function queueBatch(
@@ -87,14 +125,16 @@ export async function queueBatch(
   submitter: Submitter,
   input: BatchGenerateInput,
   decision: RouteDecision,
-): Promise<{ batchId: string; jobIds: string[]; created: boolean }> {
+): Promise<{ kind: 'queued'; batchId: string; jobIds: string[]; created: boolean } | IdempotencyKeyReused> {
   const fields = jobFields(input, decision, submitter);
-  const { batchId, created } = await runtime.db.transaction(async (tx) => {
+  const { key, fingerprint } = idempotency(submitter, input);
+  const submit = runtime.db.transaction(async (tx) => {
     const result = await submitBatch(
       tx,
       {
         name: input.name ?? `${input.chapter_ids.length} chapters`,
-        idempotencyKey: scopedKey(submitter, input.idempotency_key),
+        idempotencyKey: key,
+        idempotencyFingerprint: fingerprint,
         createdBy: submitter.actor,
       },
       input.chapter_ids.map((chapterId) => ({ chapterId, ...fields })),
@@ -110,9 +150,17 @@ export async function queueBatch(
     }
     return result;
   });
+  let submitted;
+  try {
+    submitted = await submit;
+  } catch (error) {
+    if (isIdempotencyKeyReused(error)) return keyReused();
+    throw error;
+  }
+  const { batchId, created } = submitted;
   const jobIds = await batchJobIds(runtime, batchId);
   if (created && decision.destination === 'cloud') runtime.wakeWorker();
-  return { batchId, jobIds, created };
+  return { kind: 'queued', batchId, jobIds, created };
 }
 
 async function batchJobIds(runtime: Runtime, batchId: string): Promise<string[]> {
