@@ -5,6 +5,7 @@ import { useMemo, useState, type ChangeEvent } from 'react';
 import { formatMicros } from '~/components/format';
 import { parseChapterIdsCsv } from '~/domain/csv-ids';
 import { DEFAULT_MODEL, estimateMaxCostMicros, knownModels } from '~/domain/prices';
+import { batchDecision } from '~/domain/routing';
 import { BatchGenerateSchema, DEFAULT_MAX_TOKENS, fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
 import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
@@ -65,8 +66,8 @@ export async function action({ request }: ActionFunctionArgs) {
       const { jobId } = await queueChapter(runtime, submitter, parsed.data, decision);
       return redirect(paths.job(jobId));
     }
-    const { jobIds } = await generateAtEdge(runtime, submitter, [parsed.data.chapter_id], parsed.data, decision);
-    return redirect(paths.job(jobIds[0]));
+    const { jobId } = await generateAtEdge(runtime, submitter, parsed.data, decision);
+    return redirect(paths.job(jobId));
   }
 
   const picked = form.getAll('chapter_ids').map(String);
@@ -92,19 +93,16 @@ export async function action({ request }: ActionFunctionArgs) {
       { ok: false, message: 'Check the highlighted fields.', fields: fieldErrors(parsed.error) },
       { status: 400 },
     );
-  const decision = await decideRoute(runtime, '/api/content/batch-generate', {
-    chapter: ids[0],
-    course: courseOf.get(ids[0]),
-    user: staff.email,
-  });
-  if (decision.destination === 'cloud') {
-    const { batchId } = await queueBatch(runtime, submitter, parsed.data, decision);
-    return redirect(paths.batch(batchId));
-  }
-  const { batchId } = await generateAtEdge(runtime, submitter, ids, parsed.data, decision, {
-    name: parsed.data.name ?? `${ids.length} chapters`,
-  });
-  return redirect(paths.batch(batchId!));
+  // Like the API, a batch is always queued, never generated inside this request.
+  const decision = batchDecision(
+    await decideRoute(runtime, '/api/content/batch-generate', {
+      chapter: ids[0],
+      course: courseOf.get(ids[0]),
+      user: staff.email,
+    }),
+  );
+  const { batchId } = await queueBatch(runtime, submitter, parsed.data, decision);
+  return redirect(paths.batch(batchId));
 }
 
 export default function SubmitPage() {
