@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { createRemixStub } from '@remix-run/testing';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 
+import ApiTokensPage from './admin.tokens';
 import JobsPage from './jobs._index';
 import SubmitPage from './submit';
 
@@ -119,5 +120,28 @@ describe('the Jobs page filters', () => {
     );
     // Finance may look but not act: no bulk actions.
     expect(screen.queryByRole('toolbar', { name: 'Bulk actions' })).toBeNull();
+  });
+});
+
+describe('the API tokens page', () => {
+  it('shows a new token once and empties the form, so a second click cannot make a duplicate', async () => {
+    const created: string[] = [];
+    const Stub = createRemixStub([
+      {
+        path: '/admin/tokens',
+        Component: ApiTokensPage,
+        loader: () => json({ tokens: [] }),
+        action: async ({ request }) => {
+          created.push(String((await request.formData()).get('name')));
+          return json({ ok: true, message: 'Token "CMS" created.', token: 'sy_secret_1' });
+        },
+      },
+    ]);
+    render(<Stub initialEntries={['/admin/tokens']} />);
+    fireEvent.change(await screen.findByLabelText('Name'), { target: { value: 'CMS' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Create token' }));
+    expect((await screen.findByTestId('new-token')).textContent).toBe('sy_secret_1');
+    expect(created).toEqual(['CMS']);
+    expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('');
   });
 });
