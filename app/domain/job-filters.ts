@@ -21,6 +21,8 @@ export const JobFiltersSchema = z.object({
   q: optional(z.string().trim().max(200)),
   /** Keyset cursor: the created_at and id of the last row of the previous page. */
   after: optional(z.string().regex(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z\|[0-9a-f-]{36}$/)),
+  /** Keyset cursor paging back: the created_at and id of the first row of the next (older) page. */
+  before: optional(z.string().regex(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z\|[0-9a-f-]{36}$/)),
 });
 
 export type JobFilters = z.infer<typeof JobFiltersSchema>;

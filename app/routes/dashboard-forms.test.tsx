@@ -145,3 +145,57 @@ describe('the API tokens page', () => {
     expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('');
   });
 });
+
+describe('the Jobs page', () => {
+  const CURSOR = `2026-11-27T10:00:00.000Z|${A}`;
+  function renderJobs(initial: string) {
+    const Stub = createRemixStub([
+      {
+        id: 'root',
+        path: '/',
+        loader: () =>
+          json({
+            staff: { id: 's', email: 'f@x', displayName: 'F', role: 'finance' },
+            env: { authMode: 'password', demo: false, supabaseUrl: null, supabaseAnonKey: null },
+          }),
+        children: [
+          {
+            path: 'jobs',
+            Component: JobsPage,
+            loader: ({ request }) => {
+              const params = new URL(request.url).searchParams;
+              const filters = Object.fromEntries(params);
+              return json({
+                jobs: [],
+                nextCursor: CURSOR,
+                prevCursor: params.has('after') ? `2026-11-27T11:00:00.000Z|${B}` : null,
+                filters,
+                options: { configVersions: [], models: ['claude-haiku-5-5'] },
+              });
+            },
+          },
+        ],
+      },
+    ]);
+    render(<Stub initialEntries={[initial]} />);
+  }
+
+  it('clears the form with the filters, so the next Filter click does not bring them back', async () => {
+    renderJobs('/jobs?status=failed&q=Index');
+    expect(((await screen.findByLabelText('Status')) as HTMLSelectElement).value).toBe('failed');
+    fireEvent.click(screen.getByRole('link', { name: 'Clear' }));
+    await waitFor(() => expect((screen.getByLabelText('Status') as HTMLSelectElement).value).toBe(''));
+    expect((screen.getByLabelText('Search chapter') as HTMLInputElement).value).toBe('');
+  });
+
+  it('pages both ways: newer with a backwards cursor, and back to the newest', async () => {
+    renderJobs(`/jobs?status=failed&after=${encodeURIComponent(CURSOR)}`);
+    const newer = (await screen.findByRole('link', { name: '← Newer' })).getAttribute('href')!;
+    expect(Object.fromEntries(new URLSearchParams(newer.split('?')[1]))).toEqual({
+      status: 'failed',
+      before: `2026-11-27T11:00:00.000Z|${B}`,
+    });
+    expect(screen.getByRole('link', { name: '« Newest' }).getAttribute('href')).toBe('/jobs?status=failed');
+    expect(screen.getByRole('link', { name: 'Older →' }).getAttribute('href')).toContain('after=');
+  });
+});
