@@ -1,9 +1,9 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Age } from '~/components/clock';
 import { Toast } from '~/components/toast';
 import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 
-import { formatAge } from '~/components/format';
 import { ROLES, ROLE_LABELS } from '~/domain/permissions';
 import { NewStaffSchema } from '~/domain/staff-schemas';
 import { paths } from '~/paths';
@@ -135,7 +135,7 @@ export default function StaffAdminPage() {
                   </Form>
                 </td>
                 <td>{member.signInMethod}</td>
-                <td>{member.lastSeenAt ? formatAge(member.lastSeenAt) : 'never'}</td>
+                <td>{member.lastSeenAt ? <Age date={member.lastSeenAt} /> : 'never'}</td>
                 <td>
                   {member.id === me.id ? (
                     <span className="hint">you</span>

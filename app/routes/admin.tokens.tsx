@@ -2,7 +2,7 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { z } from 'zod';
 
-import { formatAge } from '~/components/format';
+import { Age } from '~/components/clock';
 import { TOKEN_SCOPES } from '~/domain/permissions';
 import { paths } from '~/paths';
 import { createApiToken, listApiTokens, revokeApiToken } from '~/server/auth/api-tokens.server';
@@ -108,9 +108,9 @@ export default function ApiTokensPage() {
                   </td>
                   <td>{token.scopes.join(', ')}</td>
                   <td>
-                    {formatAge(token.createdAt)} by {token.createdBy}
+                    <Age date={token.createdAt} /> by {token.createdBy}
                   </td>
-                  <td>{token.lastUsedAt ? formatAge(token.lastUsedAt) : 'never'}</td>
+                  <td>{token.lastUsedAt ? <Age date={token.lastUsedAt} /> : 'never'}</td>
                   <td>
                     {token.revokedAt ? (
                       'revoked'

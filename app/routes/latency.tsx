@@ -1,6 +1,7 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { useLoaderData } from '@remix-run/react';
 
+import { useNow } from '~/components/clock';
 import { ChartPanel } from '~/components/chart-panel';
 import { RangeForm } from '~/components/range-form';
 import { formatAge, formatCount } from '~/components/format';
@@ -20,6 +21,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export default function LatencyPage() {
   const { latency } = useLoaderData<typeof loader>();
+  const now = useNow();
   const charts = latencyCharts(latency);
   const csv = (id: string) => `/costs/csv?chart=${id}&from=${latency.range.from}&to=${latency.range.to}`;
   return (
@@ -38,7 +40,7 @@ export default function LatencyPage() {
             <dd>
               <span className="stat-value">{formatCount(latency.queue.depth)}</span>
               <span className="stat-hint">
-                {latency.queue.oldest ? `oldest waiting ${formatAge(latency.queue.oldest)}` : 'nothing waiting'}
+                {latency.queue.oldest ? `oldest waiting ${formatAge(latency.queue.oldest, now)}` : 'nothing waiting'}
               </span>
             </dd>
           </div>
