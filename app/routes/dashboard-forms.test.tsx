@@ -63,13 +63,23 @@ describe('the Queue page', () => {
     const errors = screen.getAllByRole('listitem').filter((item) => item.textContent?.startsWith('Line'));
     expect(errors.map((item) => item.textContent)).toEqual([
       'Line 2: nope is not a chapter id (a UUID)',
-      `Line 3: ${A} repeats an earlier line`,
       'Line 4: 33333333-3333-4333-8333-333333333333 matches no chapter',
     ]);
     expect((screen.getByRole('button', { name: /Queue/ }) as HTMLButtonElement).disabled).toBe(true);
     fireEvent.change(box, { target: { value: `${A}\n${B}` } });
-    await screen.findByText('2 pasted id(s) look right.');
+    await screen.findByText('2 chapters will be queued.');
     expect((screen.getByRole('button', { name: /Queue 2 chapter/ }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('queues repeated ids once and says so, counting ticked and pasted chapters together', async () => {
+    renderSubmit();
+    fireEvent.click(
+      await screen.findByRole('checkbox', { name: 'All chapters of PostgreSQL for Application Developers' }),
+    );
+    fireEvent.change(screen.getByLabelText(/Or paste chapter ids/), { target: { value: `${A}\n${B}\n${A}` } });
+    expect((await screen.findByTestId('selection')).textContent).toBe('5 ids, 3 repeated: 2 chapters will be queued.');
+    expect(screen.getByRole('button', { name: 'Queue 2 chapter(s)' })).toBeTruthy();
+    expect(screen.getByTestId('estimate').textContent).toMatch(/^2 chapter\(s\)/);
   });
 });
 

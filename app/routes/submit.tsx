@@ -3,7 +3,7 @@ import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/re
 import { useMemo, useState, type ChangeEvent } from 'react';
 
 import { formatMicros } from '~/components/format';
-import { parseChapterIdsCsv } from '~/domain/csv-ids';
+import { batchSelection, describeSelection, parseChapterIdsCsv } from '~/domain/csv-ids';
 import { DEFAULT_MODEL, estimateMaxCostMicros, knownModels } from '~/domain/prices';
 import { batchDecision } from '~/domain/routing';
 import { BatchGenerateSchema, DEFAULT_MAX_TOKENS, fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
@@ -82,7 +82,7 @@ export async function action({ request }: ActionFunctionArgs) {
       { status: 400 },
     );
   }
-  const ids = [...new Set([...picked, ...csv.ids])];
+  const { ids } = batchSelection(picked, csv);
   const parsed = BatchGenerateSchema.safeParse({
     chapter_ids: ids,
     name: String(form.get('name') || '') || undefined,
@@ -121,7 +121,8 @@ export default function SubmitPage() {
     [courses],
   );
   const csvCheck = useMemo(() => parseChapterIdsCsv(csv, new Set(chapters.keys())), [csv, chapters]);
-  const selection = mode === 'single' ? (chapterId ? [chapterId] : []) : [...new Set([...picked, ...csvCheck.ids])];
+  const batch = batchSelection(picked, csvCheck);
+  const selection = mode === 'single' ? (chapterId ? [chapterId] : []) : batch.ids;
   const promptTokens =
     selection.reduce((sum, id) => sum + (chapters.get(id)?.promptTokens ?? 0), 0) / Math.max(1, selection.length);
   const estimate =
@@ -281,8 +282,10 @@ export default function SubmitPage() {
                     </li>
                   ))}
                 </ul>
-              ) : csvCheck.ids.length > 0 ? (
-                <p className="hint">{csvCheck.ids.length} pasted id(s) look right.</p>
+              ) : batch.given > 0 ? (
+                <p className="hint" data-testid="selection">
+                  {describeSelection(batch)}
+                </p>
               ) : null}
             </div>
             {fields.chapter_ids ? <span className="field-error">{fields.chapter_ids[0]}</span> : null}
