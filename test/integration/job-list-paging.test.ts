@@ -5,11 +5,14 @@ import { newJob, seededChapterIds } from '../support/fixtures';
 
 describe.each(databaseTargets())('the Jobs list pages both ways on $name', (target) => {
   let test_: TestDatabase;
+  let chapter: string;
+  beforeAll(async () => {
+    test_ = await target.create();
+    [chapter] = await seededChapterIds(test_.db);
+  });
   afterAll(() => test_.drop());
 
   it('walks older with `after` and back newer with `before`, newest first on every page', async () => {
-    test_ = await target.create();
-    const [chapter] = await seededChapterIds(test_.db);
     const ids: string[] = [];
     for (let minute = 1; minute <= 5; minute += 1) {
       const { jobId } = await submitJob(test_.db, newJob(chapter));

@@ -1,13 +1,16 @@
 import { databaseTargets, type TestDatabase } from '../support/databases';
-import { createTestApp } from '../support/remix-app';
+import { createTestApp, type TestApp } from '../support/remix-app';
 
 describe.each(databaseTargets().slice(0, 1))('a URL nothing answers ($name)', (target) => {
   let test_: TestDatabase;
+  let app: TestApp;
+  beforeAll(async () => {
+    test_ = await target.create();
+    app = await createTestApp(test_.db);
+  });
   afterAll(() => test_.drop());
 
   it('is a 404 page logged as one line without a stack', async () => {
-    test_ = await target.create();
-    const app = await createTestApp(test_.db);
     const admin = await app.staffSession('admin');
     const errorsLogged: unknown[][] = [];
     const errors = vi.spyOn(console, 'error').mockImplementation((...args) => void errorsLogged.push(args));

@@ -1,15 +1,20 @@
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { seededChapterIds } from '../support/fixtures';
-import { createTestApp } from '../support/remix-app';
+import { createTestApp, type TestApp } from '../support/remix-app';
 
 describe.each(databaseTargets())('the Queue page on $name', (target) => {
   let test_: TestDatabase;
+  let app: TestApp;
+  let chapters: string[];
+
+  beforeEach(async () => {
+    test_ = await target.create();
+    chapters = await seededChapterIds(test_.db);
+    app = await createTestApp(test_.db);
+  });
   afterEach(() => test_.drop());
 
   it('queues pasted ids that repeat each other, and ticked ones, once each', async () => {
-    test_ = await target.create();
-    const chapters = await seededChapterIds(test_.db);
-    const app = await createTestApp(test_.db);
     const cm = await app.staffSession('content_manager');
     const pasted = [...chapters.slice(0, 8), ...chapters.slice(0, 4)].join('\n');
     const response = await app.request('/submit', {
