@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 
-import type { EntryContext, HandleDataRequestFunction } from '@remix-run/node';
+import type { EntryContext, HandleDataRequestFunction, HandleErrorFunction } from '@remix-run/node';
 import { createReadableStreamFromReadable } from '@remix-run/node';
-import { RemixServer } from '@remix-run/react';
+import { isRouteErrorResponse, RemixServer } from '@remix-run/react';
 import { isbot } from 'isbot';
 import { renderToPipeableStream } from 'react-dom/server';
 
 import { NonceContext } from './components/nonce';
+import { createLogger } from './server/log.server';
 import { securityHeaders } from './server/security-headers.server';
 
 const ABORT_DELAY = 5_000;
@@ -69,4 +70,21 @@ export const handleDataRequest: HandleDataRequestFunction = (response) => {
     if (!response.headers.has(name)) response.headers.set(name, value);
   }
   return response;
+};
+
+const log = createLogger({ component: 'app' });
+
+/**
+ * A URL nothing answers (a probe, a stale bookmark) is not a fault: one line, no stack. Other
+ * errors keep Remix's default of logging the error itself with its stack.
+ */
+export const handleError: HandleErrorFunction = (error, { request }) => {
+  if (request.signal.aborted) return;
+  if (isRouteErrorResponse(error) && error.status === 404) {
+    log.info('not found', { method: request.method, path: new URL(request.url).pathname });
+    return;
+  }
+  // `error.error` is the Error behind an internal error response (Remix logs it the same way).
+  const inner = isRouteErrorResponse(error) ? (error as { error?: unknown }).error : undefined;
+  console.error(inner ?? error);
 };

@@ -14,6 +14,7 @@ import {
 } from '@remix-run/react';
 import type { ReactNode } from 'react';
 
+import { ClientHintCheck, ClockProvider, timeZoneFromCookie } from './components/clock';
 import { useNonce } from './components/nonce';
 import { can, ROLE_LABELS, type Action } from './domain/permissions';
 import { paths } from './paths';
@@ -24,6 +25,7 @@ import stylesheet from './styles/app.css';
 import dashboardStylesheet from './styles/dashboard.css';
 
 export const links: LinksFunction = () => [
+  { rel: 'icon', href: '/favicon.ico', sizes: '32x32' },
   { rel: 'stylesheet', href: stylesheet },
   { rel: 'stylesheet', href: dashboardStylesheet },
 ];
@@ -33,7 +35,13 @@ export const meta: MetaFunction = () => [{ title: 'Switchyard' }];
 export async function loader({ request }: LoaderFunctionArgs) {
   const { env } = await getRuntime();
   const staff = await getStaff(request);
-  return json({ staff, env: publicEnv(env) });
+  // `now` and `timeZone` let the server render and hydration write the same times (clock.tsx).
+  return json({
+    staff,
+    env: publicEnv(env),
+    now: new Date().toISOString(),
+    timeZone: timeZoneFromCookie(request.headers.get('Cookie')),
+  });
 }
 
 const NAV: { to: string; label: string; action: Action }[] = [
@@ -58,6 +66,7 @@ export function Layout({ children }: { children: ReactNode }) {
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <ClientHintCheck nonce={nonce} />
         <Meta />
         <Links />
       </head>
@@ -105,7 +114,9 @@ export function Layout({ children }: { children: ReactNode }) {
             </>
           ) : null}
         </header>
-        <main className="content">{children}</main>
+        <main className="content">
+          <ClockProvider serverNow={data?.now}>{children}</ClockProvider>
+        </main>
         <ScrollRestoration nonce={nonce} />
         <Scripts nonce={nonce} />
       </body>

@@ -26,7 +26,7 @@ export function BatchProgress(batch: {
 /** "about 3 min" from remaining jobs and the pace so far; null before anything finished. */
 export function formatEta(
   batch: { total: number; succeeded: number; failed: number; cancelled: number; startedAt: string | null },
-  now = new Date(),
+  now: Date,
 ): string | null {
   const done = batch.succeeded + batch.failed + batch.cancelled;
   const remaining = batch.total - done;

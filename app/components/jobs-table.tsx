@@ -4,6 +4,7 @@ import type { ReactNode } from 'react';
 import type { JobStatus } from '~/domain/job-status';
 import { paths } from '~/paths';
 
+import { useNow } from './clock';
 import { formatAge, formatCount, formatMicros } from './format';
 import { StatusBadge } from './status-badge';
 
@@ -38,6 +39,8 @@ export function JobsTable(props: {
   now?: Date;
 }) {
   const { jobs, selected } = props;
+  const clock = useNow();
+  const now = props.now ?? clock;
   if (jobs.length === 0) return <>{props.empty}</>;
   const allSelected = selected ? jobs.every((job) => selected.has(job.id)) : false;
   return (
@@ -109,7 +112,7 @@ export function JobsTable(props: {
             </td>
             <td className="num">{formatMicros(job.costMicros)}</td>
             <td>
-              <time dateTime={job.createdAt}>{formatAge(job.createdAt, props.now)}</time>
+              <time dateTime={job.createdAt}>{formatAge(job.createdAt, now)}</time>
             </td>
           </tr>
         ))}

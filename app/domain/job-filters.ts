@@ -16,7 +16,7 @@ const cursor = z.string().refine(
     const [createdAt, id, ...rest] = value.split('|');
     return rest.length === 0 && isoTimestamp.safeParse(createdAt).success && z.uuid().safeParse(id).success;
   },
-  { message: 'must be the cursor of an "Older" link (an ISO timestamp and a job id)' },
+  { message: 'must be the cursor of a paging link (an ISO timestamp and a job id)' },
 );
 
 export const JobFiltersSchema = z.object({
@@ -30,6 +30,8 @@ export const JobFiltersSchema = z.object({
   to: optional(calendarDate),
   q: optional(safeText.trim().max(200)),
   after: optional(cursor),
+  /** Paging back: the created_at and id of the first row of the page after (older than) it. */
+  before: optional(cursor),
 });
 
 export type JobFilters = z.infer<typeof JobFiltersSchema>;

@@ -111,7 +111,7 @@ export interface RouteDecision {
     /** 0–9,999; null when the rule does not send to the cloud (the canary is not consulted). */
     bucket: number | null;
     /** Why the destination differs from the rule's, if it does. */
-    override: 'kill-switch' | 'outside-canary' | null;
+    override: 'kill-switch' | 'outside-canary' | 'batch-always-queued' | null;
   };
 }
 
@@ -301,6 +301,17 @@ export function routeRequest(
     decision.reason.override = 'outside-canary';
   }
   return decision;
+}
+
+/**
+ * A batch is always queued for the worker, whatever its rule, the canary or the kill switch say:
+ * generating a whole batch inside one request would hold that request (and its function) for
+ * minutes and lose every chapter not finished when it times out. The rule still gives priority,
+ * timeout and retries; `x-route-override: batch-always-queued` tells the caller why.
+ */
+export function batchDecision(decision: RouteDecision): RouteDecision {
+  if (decision.destination === 'cloud') return decision;
+  return { ...decision, destination: 'cloud', reason: { ...decision.reason, override: 'batch-always-queued' } };
 }
 
 /** The `x-route-*` headers an API answer carries, so callers can see why it went where it went. */

@@ -1,6 +1,7 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 
+import { useNow } from '~/components/clock';
 import { formatAge, formatCount, formatMicros, formatPercent } from '~/components/format';
 import { DemoHistoryNote } from '~/components/range-form';
 import { Stat } from '~/components/stat';
@@ -40,6 +41,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export default function OverviewPage() {
   const { overview, p95Ms, routing, demo } = useLoaderData<typeof loader>();
+  const now = useNow();
   useLiveJobs({ interested: (change) => change.event === 'status' });
   const { jobsByStatus } = overview;
   return (
@@ -62,7 +64,7 @@ export default function OverviewPage() {
           <Stat
             label="Queue depth"
             value={formatCount(overview.queueDepth)}
-            hint={overview.oldestPendingAt ? `oldest ${formatAge(overview.oldestPendingAt)}` : 'nothing waiting'}
+            hint={overview.oldestPendingAt ? `oldest ${formatAge(overview.oldestPendingAt, now)}` : 'nothing waiting'}
           />
           <Stat
             label="p95 end to end"

@@ -1,19 +1,21 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Age } from '~/components/clock';
 import { Toast } from '~/components/toast';
-import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
+import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 
-import { formatAge } from '~/components/format';
 import { ROLES, ROLE_LABELS } from '~/domain/permissions';
+import { NewStaffSchema } from '~/domain/staff-schemas';
 import { paths } from '~/paths';
+import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
+import { authMode } from '~/server/env.server';
 import { readForm } from '~/server/http.server';
 import { getRuntime } from '~/server/runtime.server';
 import {
   changeStaffRole,
   createStaff,
   listStaff,
-  NewStaffSchema,
   setStaffDisabled,
   StaffConflictError,
 } from '~/server/services/staff.server';
@@ -35,7 +37,7 @@ const IntentSchema = z.discriminatedUnion('intent', [
 
 export async function action({ request }: ActionFunctionArgs) {
   const me = await requirePermission(request, 'staff.manage');
-  const { db } = await getRuntime();
+  const { db, env } = await getRuntime();
   const parsed = IntentSchema.safeParse(Object.fromEntries(await readForm(request)));
   if (!parsed.success) {
     return json(
@@ -48,6 +50,16 @@ export async function action({ request }: ActionFunctionArgs) {
     );
   }
   const input = parsed.data;
+  // Without Supabase Auth a password is the only way in: an account without one could never sign in.
+  if (input.intent === 'create' && !input.password && authMode(env) === 'password')
+    return json(
+      {
+        ok: false as const,
+        fields: { password: ['A password is required when sign-in is by password.'] } as Record<string, string[]>,
+        message: 'Check the highlighted fields.',
+      },
+      { status: 400 },
+    );
   try {
     if (input.intent === 'create') {
       await createStaff(db, me, input);
@@ -75,6 +87,7 @@ export async function action({ request }: ActionFunctionArgs) {
 export default function StaffAdminPage() {
   const { staff, me } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
+  const passwordSignIn = useRouteLoaderData<typeof rootLoader>('root')?.env.authMode !== 'supabase';
   const fieldErrors: Record<string, string[] | undefined> = result && !result.ok ? result.fields : {};
   return (
     <>
@@ -123,7 +136,7 @@ export default function StaffAdminPage() {
                   </Form>
                 </td>
                 <td>{member.signInMethod}</td>
-                <td>{member.lastSeenAt ? formatAge(member.lastSeenAt) : 'never'}</td>
+                <td>{member.lastSeenAt ? <Age date={member.lastSeenAt} /> : 'never'}</td>
                 <td>
                   {member.id === me.id ? (
                     <span className="hint">you</span>
@@ -171,8 +184,14 @@ export default function StaffAdminPage() {
             </select>
           </label>
           <label>
-            Password <span className="hint">(leave empty for Supabase sign-in by email)</span>
-            <input name="password" type="password" autoComplete="new-password" />
+            Password {passwordSignIn ? null : <span className="hint">(leave empty for Supabase sign-in by email)</span>}
+            <input
+              name="password"
+              type="password"
+              autoComplete="new-password"
+              required={passwordSignIn}
+              aria-invalid={Boolean(fieldErrors?.password)}
+            />
             {fieldErrors?.password ? <span className="field-error">{fieldErrors.password[0]}</span> : null}
           </label>
           <button type="submit" className="button">

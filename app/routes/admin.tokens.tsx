@@ -1,8 +1,8 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
-import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
+import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { z } from 'zod';
 
-import { formatAge } from '~/components/format';
+import { Age } from '~/components/clock';
 import { TOKEN_SCOPES } from '~/domain/permissions';
 import { paths } from '~/paths';
 import { createApiToken, listApiTokens, revokeApiToken } from '~/server/auth/api-tokens.server';
@@ -30,6 +30,12 @@ export async function action({ request }: ActionFunctionArgs) {
   if (form.get('intent') === 'revoke') {
     const id = z.uuid().safeParse(form.get('tokenId'));
     if (!id.success) return json({ ok: false as const, message: 'Unknown token.', token: null }, { status: 400 });
+    // Revoking cannot be undone: the second step ("Revoke for good") sends the confirmation.
+    if (form.get('confirm') !== 'yes')
+      return json(
+        { ok: false as const, message: 'Confirm the revocation: the token stops working at once.', token: null },
+        { status: 400 },
+      );
     const revoked = await revokeApiToken(db, me, id.data);
     return json({
       ok: true as const,
@@ -55,6 +61,8 @@ export async function action({ request }: ActionFunctionArgs) {
 export default function ApiTokensPage() {
   const { tokens } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const busy = navigation.state !== 'idle';
   return (
     <>
       <header className="page-header">
@@ -101,19 +109,25 @@ export default function ApiTokensPage() {
                   </td>
                   <td>{token.scopes.join(', ')}</td>
                   <td>
-                    {formatAge(token.createdAt)} by {token.createdBy}
+                    <Age date={token.createdAt} /> by {token.createdBy}
                   </td>
-                  <td>{token.lastUsedAt ? formatAge(token.lastUsedAt) : 'never'}</td>
+                  <td>{token.lastUsedAt ? <Age date={token.lastUsedAt} /> : 'never'}</td>
                   <td>
                     {token.revokedAt ? (
                       'revoked'
                     ) : (
-                      <Form method="post" className="inline-form">
-                        <input type="hidden" name="tokenId" value={token.id} />
-                        <button type="submit" name="intent" value="revoke" className="button-quiet">
-                          Revoke
-                        </button>
-                      </Form>
+                      // Two steps that need no JavaScript: the first opens the disclosure, the second revokes.
+                      <details className="confirm">
+                        <summary className="button-quiet">Revoke…</summary>
+                        <Form method="post" className="inline-form">
+                          <input type="hidden" name="tokenId" value={token.id} />
+                          <input type="hidden" name="confirm" value="yes" />
+                          <span className="hint">Programs using it stop working at once.</span>
+                          <button type="submit" name="intent" value="revoke" className="button-danger" disabled={busy}>
+                            {`Revoke ${token.name} for good`}
+                          </button>
+                        </Form>
+                      </details>
                     )}
                   </td>
                 </tr>
@@ -124,7 +138,9 @@ export default function ApiTokensPage() {
       </section>
       <section className="panel" aria-labelledby="new-token-heading">
         <h2 id="new-token-heading">Create a token</h2>
-        <Form method="post" className="form">
+        {/* Keyed on the token just created: the form starts empty again, so a second click cannot
+            quietly create a duplicate of the first. */}
+        <Form method="post" className="form" key={result?.token ?? 'new'}>
           <label>
             Name
             <input name="name" required placeholder="CMS" />
@@ -137,7 +153,7 @@ export default function ApiTokensPage() {
               </label>
             ))}
           </fieldset>
-          <button type="submit" className="button">
+          <button type="submit" className="button" disabled={busy}>
             Create token
           </button>
         </Form>

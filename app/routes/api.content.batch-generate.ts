@@ -1,21 +1,21 @@
 import { json, type ActionFunctionArgs } from '@remix-run/node';
 
-import { routeHeaders, routeRequest } from '~/domain/routing';
+import { batchDecision, routeHeaders, routeRequest } from '~/domain/routing';
 import { BatchGenerateSchema } from '~/domain/submit-schemas';
 import { requireApiCaller } from '~/server/auth/auth.server';
 import { apiError } from '~/server/http.server';
-import { presentBatchStatus } from '~/server/presenters/job-status.server';
 import { findChapters } from '~/server/queue.server';
 import { activeRoutingConfig } from '~/server/routing-config.server';
 import { getRuntime } from '~/server/runtime.server';
-import { generateAtEdge, queueBatch, readSubmission, submitterFor } from '~/server/services/submit.server';
+import { queueBatch, readSubmission, submitterFor } from '~/server/services/submit.server';
 
 /** 1,000 ids of 36 characters plus options fit in well under this. */
 const MAX_BODY_BYTES = 128 * 1024;
 
 /**
  * POST /api/content/batch-generate — queue up to 1,000 chapters atomically (all or none). The
- * batch is routed once, by its first chapter's sticky key, so a batch never straddles paths.
+ * batch is routed once, by its first chapter's sticky key, for its priority, timeout and retries;
+ * it is always queued (202), never generated inside the request (see `batchDecision`).
  */
 export async function action({ request }: ActionFunctionArgs) {
   const caller = await requireApiCaller(request, 'jobs.submit');
@@ -35,39 +35,33 @@ export async function action({ request }: ActionFunctionArgs) {
 
   const first = input.chapter_ids[0];
   const active = await activeRoutingConfig(runtime);
-  const decision = routeRequest(
-    request,
-    active.config,
-    { chapter: first, course: chapters.get(first)?.courseId, user: caller.actor },
-    active.version,
+  const decision = batchDecision(
+    routeRequest(
+      request,
+      active.config,
+      { chapter: first, course: chapters.get(first)?.courseId, user: caller.actor },
+      active.version,
+    ),
   );
   const headers = routeHeaders(decision);
   const submitter = submitterFor(caller);
 
-  if (decision.destination === 'cloud') {
-    const queued = await queueBatch(runtime, submitter, input, decision);
-    if (queued.kind === 'idempotency_key_reused') return apiError(422, queued.kind, queued.message);
-    const { batchId, jobIds, created } = queued;
-    return json(
-      {
-        batch_id: batchId,
-        job_ids: jobIds,
-        created,
-        status: 'pending',
-        status_url: `/api/batches/${batchId}`,
-        cancel_url: `/api/batches/${batchId}/cancel`,
-        jobs: jobIds.map((id) => ({ job_id: id, status_url: `/api/jobs/${id}` })),
-        message: created ? `${jobIds.length} chapters queued.` : 'Already submitted with this Idempotency-Key.',
-      },
-      { status: 202, headers: { ...headers, ...(created ? {} : { 'Idempotent-Replayed': 'true' }) } },
-    );
-  }
-
-  const result = await generateAtEdge(runtime, submitter, input.chapter_ids, input, decision, {
-    name: input.name ?? `${input.chapter_ids.length} chapters`,
-  });
-  const batch = await presentBatchStatus(runtime.db, result.batchId!);
-  return json({ ...batch, job_ids: result.jobIds }, { status: result.timedOut ? 504 : 200, headers });
+  const queued = await queueBatch(runtime, submitter, input, decision);
+  if (queued.kind === 'idempotency_key_reused') return apiError(422, queued.kind, queued.message);
+  const { batchId, jobIds, created } = queued;
+  return json(
+    {
+      batch_id: batchId,
+      job_ids: jobIds,
+      created,
+      status: 'pending',
+      status_url: `/api/batches/${batchId}`,
+      cancel_url: `/api/batches/${batchId}/cancel`,
+      jobs: jobIds.map((id) => ({ job_id: id, status_url: `/api/jobs/${id}` })),
+      message: created ? `${jobIds.length} chapters queued.` : 'Already submitted with this Idempotency-Key.',
+    },
+    { status: 202, headers: { ...headers, ...(created ? {} : { 'Idempotent-Replayed': 'true' }) } },
+  );
 }
 
 export function loader() {

@@ -54,13 +54,13 @@ export async function action({ request }: ActionFunctionArgs) {
     );
   }
 
-  const { jobIds, outcomes } = await generateAtEdge(runtime, submitter, [input.chapter_id], input, decision);
-  const detail = await presentJobDetail(runtime.db, jobIds[0]);
+  const { jobId, outcome } = await generateAtEdge(runtime, submitter, input, decision);
+  const detail = await presentJobDetail(runtime.db, jobId);
   const job = detail?.job;
-  if (outcomes[0] === 'succeeded') return json({ ...job, content: detail?.content ?? null }, { status: 200, headers });
+  if (outcome === 'succeeded') return json({ ...job, content: detail?.content ?? null }, { status: 200, headers });
   if (job?.error?.code === 'timeout') {
     return json(
-      { error: 'timeout', message: job.error.message, job_id: jobIds[0], status_url: `/api/jobs/${jobIds[0]}` },
+      { error: 'timeout', message: job.error.message, job_id: jobId, status_url: `/api/jobs/${jobId}` },
       { status: 504, headers },
     );
   }
@@ -68,7 +68,7 @@ export async function action({ request }: ActionFunctionArgs) {
     {
       error: job?.error?.code ?? 'generation_failed',
       message: job?.error?.message ?? 'Generation failed.',
-      job_id: jobIds[0],
+      job_id: jobId,
     },
     { status: 502, headers },
   );

@@ -1,4 +1,5 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { useNow } from '~/components/clock';
 import { Toast } from '~/components/toast';
 import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react';
 import { useState } from 'react';
@@ -54,6 +55,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 
 export default function BatchPage() {
   const { batch, jobs, more } = useLoaderData<typeof loader>();
+  const now = useNow();
   const result = useActionData<typeof action>();
   const root = useRouteLoaderData<typeof rootLoader>('root');
   const [armed, setArmed] = useState(false);
@@ -71,7 +73,7 @@ export default function BatchPage() {
         <h1>{batch.name}</h1>
         <p className="lede">
           {formatCount(batch.total)} chapters by {batch.createdBy} · spent {formatMicros(batch.costMicros)} · ETA{' '}
-          {formatEta(batch) ?? '—'}
+          {formatEta(batch, now) ?? '—'}
         </p>
       </header>
       <Toast result={result} />

@@ -1,9 +1,10 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 
+import { Age, useNow } from '~/components/clock';
 import { BatchProgress, formatEta } from '~/components/batch-progress';
 import { EmptyState } from '~/components/empty-state';
-import { formatAge, formatCount, formatMicros } from '~/components/format';
+import { formatCount, formatMicros } from '~/components/format';
 import { useLiveJobs } from '~/components/use-live-jobs';
 import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
@@ -20,6 +21,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export default function BatchesPage() {
   const { batches } = useLoaderData<typeof loader>();
+  const now = useNow();
   useLiveJobs({ interested: (change) => change.event === 'status' && change.jobs.some((job) => job.batch_id) });
   return (
     <>
@@ -75,9 +77,9 @@ export default function BatchesPage() {
                   <td className="num">{formatCount(batch.running)}</td>
                   <td className="num">{formatCount(batch.pending)}</td>
                   <td className="num">{formatMicros(batch.costMicros)}</td>
-                  <td>{formatEta(batch) ?? '—'}</td>
+                  <td>{formatEta(batch, now) ?? '—'}</td>
                   <td>
-                    {batch.createdBy}, <time dateTime={batch.createdAt}>{formatAge(batch.createdAt)}</time>
+                    {batch.createdBy}, <Age date={batch.createdAt} />
                   </td>
                 </tr>
               ))}

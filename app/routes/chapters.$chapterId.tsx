@@ -2,6 +2,7 @@ import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/nod
 import { useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 
+import { useNow } from '~/components/clock';
 import { EmptyState } from '~/components/empty-state';
 import { formatAge } from '~/components/format';
 import { Markdown } from '~/components/markdown';
@@ -25,6 +26,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 export default function ChapterPage() {
   const { chapter } = useLoaderData<typeof loader>();
+  const now = useNow();
   return (
     <>
       <header className="page-header">
@@ -34,7 +36,7 @@ export default function ChapterPage() {
         </h1>
         <p className="lede">
           {chapter.contentVersion > 0
-            ? `Version ${chapter.contentVersion}, generated ${chapter.contentUpdatedAt ? formatAge(chapter.contentUpdatedAt) : ''}`
+            ? `Version ${chapter.contentVersion}, generated ${chapter.contentUpdatedAt ? formatAge(chapter.contentUpdatedAt, now) : ''}`
             : 'Not generated yet.'}
         </p>
       </header>

@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { createRemixStub } from '@remix-run/testing';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 
+import ApiTokensPage from './admin.tokens';
 import JobsPage from './jobs._index';
 import SubmitPage from './submit';
 
@@ -62,13 +63,23 @@ describe('the Queue page', () => {
     const errors = screen.getAllByRole('listitem').filter((item) => item.textContent?.startsWith('Line'));
     expect(errors.map((item) => item.textContent)).toEqual([
       'Line 2: nope is not a chapter id (a UUID)',
-      `Line 3: ${A} repeats an earlier line`,
       'Line 4: 33333333-3333-4333-8333-333333333333 matches no chapter',
     ]);
     expect((screen.getByRole('button', { name: /Queue/ }) as HTMLButtonElement).disabled).toBe(true);
     fireEvent.change(box, { target: { value: `${A}\n${B}` } });
-    await screen.findByText('2 pasted id(s) look right.');
+    await screen.findByText('2 chapters will be queued.');
     expect((screen.getByRole('button', { name: /Queue 2 chapter/ }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('queues repeated ids once and says so, counting ticked and pasted chapters together', async () => {
+    renderSubmit();
+    fireEvent.click(
+      await screen.findByRole('checkbox', { name: 'All chapters of PostgreSQL for Application Developers' }),
+    );
+    fireEvent.change(screen.getByLabelText(/Or paste chapter ids/), { target: { value: `${A}\n${B}\n${A}` } });
+    expect((await screen.findByTestId('selection')).textContent).toBe('5 ids, 3 repeated: 2 chapters will be queued.');
+    expect(screen.getByRole('button', { name: 'Queue 2 chapter(s)' })).toBeTruthy();
+    expect(screen.getByTestId('estimate').textContent).toMatch(/^2 chapter\(s\)/);
   });
 });
 
@@ -119,5 +130,82 @@ describe('the Jobs page filters', () => {
     );
     // Finance may look but not act: no bulk actions.
     expect(screen.queryByRole('toolbar', { name: 'Bulk actions' })).toBeNull();
+  });
+});
+
+describe('the API tokens page', () => {
+  it('shows a new token once and empties the form, so a second click cannot make a duplicate', async () => {
+    const created: string[] = [];
+    const Stub = createRemixStub([
+      {
+        path: '/admin/tokens',
+        Component: ApiTokensPage,
+        loader: () => json({ tokens: [] }),
+        action: async ({ request }) => {
+          created.push(String((await request.formData()).get('name')));
+          return json({ ok: true, message: 'Token "CMS" created.', token: 'sy_secret_1' });
+        },
+      },
+    ]);
+    render(<Stub initialEntries={['/admin/tokens']} />);
+    fireEvent.change(await screen.findByLabelText('Name'), { target: { value: 'CMS' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Create token' }));
+    expect((await screen.findByTestId('new-token')).textContent).toBe('sy_secret_1');
+    expect(created).toEqual(['CMS']);
+    expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('');
+  });
+});
+
+describe('the Jobs page', () => {
+  const CURSOR = `2026-11-27T10:00:00.000Z|${A}`;
+  function renderJobs(initial: string) {
+    const Stub = createRemixStub([
+      {
+        id: 'root',
+        path: '/',
+        loader: () =>
+          json({
+            staff: { id: 's', email: 'f@x', displayName: 'F', role: 'finance' },
+            env: { authMode: 'password', demo: false, supabaseUrl: null, supabaseAnonKey: null },
+          }),
+        children: [
+          {
+            path: 'jobs',
+            Component: JobsPage,
+            loader: ({ request }) => {
+              const params = new URL(request.url).searchParams;
+              const filters = Object.fromEntries(params);
+              return json({
+                jobs: [],
+                nextCursor: CURSOR,
+                prevCursor: params.has('after') ? `2026-11-27T11:00:00.000Z|${B}` : null,
+                filters,
+                options: { configVersions: [], models: ['claude-haiku-5-5'] },
+              });
+            },
+          },
+        ],
+      },
+    ]);
+    render(<Stub initialEntries={[initial]} />);
+  }
+
+  it('clears the form with the filters, so the next Filter click does not bring them back', async () => {
+    renderJobs('/jobs?status=failed&q=Index');
+    expect(((await screen.findByLabelText('Status')) as HTMLSelectElement).value).toBe('failed');
+    fireEvent.click(screen.getByRole('link', { name: 'Clear' }));
+    await waitFor(() => expect((screen.getByLabelText('Status') as HTMLSelectElement).value).toBe(''));
+    expect((screen.getByLabelText('Search chapter') as HTMLInputElement).value).toBe('');
+  });
+
+  it('pages both ways: newer with a backwards cursor, and back to the newest', async () => {
+    renderJobs(`/jobs?status=failed&after=${encodeURIComponent(CURSOR)}`);
+    const newer = (await screen.findByRole('link', { name: '← Newer' })).getAttribute('href')!;
+    expect(Object.fromEntries(new URLSearchParams(newer.split('?')[1]))).toEqual({
+      status: 'failed',
+      before: `2026-11-27T11:00:00.000Z|${B}`,
+    });
+    expect(screen.getByRole('link', { name: '« Newest' }).getAttribute('href')).toBe('/jobs?status=failed');
+    expect(screen.getByRole('link', { name: 'Older →' }).getAttribute('href')).toContain('after=');
   });
 });

@@ -1,9 +1,10 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Age, useTimeZone } from '~/components/clock';
 import { Toast } from '~/components/toast';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 
-import { formatAge, formatCount, formatMicros } from '~/components/format';
+import { formatCount, formatMicros, formatTime } from '~/components/format';
 import { Markdown } from '~/components/markdown';
 import { StatusBadge } from '~/components/status-badge';
 import { useLiveJobs } from '~/components/use-live-jobs';
@@ -54,6 +55,7 @@ const ms = (value: number | null) =>
 
 export default function JobPage() {
   const { detail } = useLoaderData<typeof loader>();
+  const timeZone = useTimeZone();
   const result = useActionData<typeof action>();
   const root = useRouteLoaderData<typeof rootLoader>('root');
   const navigation = useNavigation();
@@ -213,9 +215,7 @@ export default function JobPage() {
         <ol className="timeline">
           {detail.events.map((event) => (
             <li key={event.id}>
-              <time dateTime={event.occurred_at}>
-                {new Date(event.occurred_at).toLocaleTimeString('en-GB', { hour12: false })}
-              </time>{' '}
+              <time dateTime={event.occurred_at}>{formatTime(event.occurred_at, timeZone)}</time>{' '}
               <strong>{event.event.replace('_', ' ')}</strong>
               {event.attempt ? <span className="hint"> · attempt {event.attempt}</span> : null}
               {Object.keys(event.detail).length > 0 ? (
@@ -230,7 +230,9 @@ export default function JobPage() {
             </li>
           ))}
         </ol>
-        <p className="hint">Created {formatAge(job.timestamps.created_at as string)}.</p>
+        <p className="hint">
+          Created <Age date={job.timestamps.created_at as string} />.
+        </p>
       </section>
     </>
   );

@@ -1,6 +1,14 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Toast } from '~/components/toast';
-import { Form, Link, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
+import {
+  Form,
+  Link,
+  useActionData,
+  useLoaderData,
+  useLocation,
+  useNavigation,
+  useRouteLoaderData,
+} from '@remix-run/react';
 import { useState } from 'react';
 import { z } from 'zod';
 
@@ -68,7 +76,8 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function JobsPage() {
-  const { jobs, nextCursor, filters, options } = useLoaderData<typeof loader>();
+  const { jobs, nextCursor, prevCursor, filters, options } = useLoaderData<typeof loader>();
+  const { search } = useLocation();
   const result = useActionData<typeof action>();
   const root = useRouteLoaderData<typeof rootLoader>('root');
   const role = root?.staff?.role;
@@ -77,7 +86,7 @@ export default function JobsPage() {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState<'cancel' | 'retry' | null>(null);
   const onPage = new Set(jobs.map((job) => job.id));
-  const firstPage = !filters.after;
+  const firstPage = !filters.after && !filters.before;
   // New jobs only matter on the first page; changes to shown jobs matter everywhere.
   useLiveJobs({
     interested: (change) =>
@@ -100,7 +109,9 @@ export default function JobsPage() {
         <h2 id="filters-heading" className="visually-hidden">
           Filters
         </h2>
-        <Form method="get" className="filters" preventScrollReset>
+        {/* Keyed on the URL: its inputs are uncontrolled, so without a remount "Clear" (or Back)
+            would leave the old values in the form for the next Filter click to re-apply. */}
+        <Form method="get" className="filters" preventScrollReset key={search}>
           <label>
             Search chapter
             <input type="search" name="q" defaultValue={filters.q ?? ''} placeholder="title contains…" />
@@ -242,13 +253,22 @@ export default function JobsPage() {
           />
         </Form>
         <nav className="pager" aria-label="Pages">
-          {filters.after ? (
-            <Link to={`${paths.jobs()}${filtersToSearch({ ...filters, after: undefined })}`}>← Newest</Link>
-          ) : (
-            <span />
-          )}
+          <span className="pager-newer">
+            {firstPage ? null : (
+              <Link to={`${paths.jobs()}${filtersToSearch(filters, { after: undefined, before: undefined })}`}>
+                « Newest
+              </Link>
+            )}{' '}
+            {prevCursor ? (
+              <Link to={`${paths.jobs()}${filtersToSearch(filters, { after: undefined, before: prevCursor })}`}>
+                ← Newer
+              </Link>
+            ) : null}
+          </span>
           {nextCursor ? (
-            <Link to={`${paths.jobs()}${filtersToSearch(filters, { after: nextCursor })}`}>Older →</Link>
+            <Link to={`${paths.jobs()}${filtersToSearch(filters, { after: nextCursor, before: undefined })}`}>
+              Older →
+            </Link>
           ) : null}
         </nav>
       </section>

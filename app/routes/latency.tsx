@@ -1,6 +1,7 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { useLoaderData } from '@remix-run/react';
 
+import { useNow } from '~/components/clock';
 import { ChartPanel } from '~/components/chart-panel';
 import { DemoHistoryNote, RangeForm, rangeIncludesToday } from '~/components/range-form';
 import { useLiveJobs } from '~/components/use-live-jobs';
@@ -23,6 +24,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export default function LatencyPage() {
   const { latency } = useLoaderData<typeof loader>();
+  const now = useNow();
   const charts = latencyCharts(latency);
   // Today's buckets are computed from the jobs: a job finishing moves the charts.
   const live = rangeIncludesToday(latency.range, new Date(latency.now));
@@ -54,7 +56,7 @@ export default function LatencyPage() {
             <dd>
               <span className="stat-value">{formatCount(latency.queue.depth)}</span>
               <span className="stat-hint">
-                {latency.queue.oldest ? `oldest waiting ${formatAge(latency.queue.oldest)}` : 'nothing waiting'}
+                {latency.queue.oldest ? `oldest waiting ${formatAge(latency.queue.oldest, now)}` : 'nothing waiting'}
               </span>
             </dd>
           </div>

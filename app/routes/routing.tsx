@@ -1,4 +1,5 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Age, useNow } from '~/components/clock';
 import { Toast } from '~/components/toast';
 import { Form, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
 import { useMemo, useState } from 'react';
@@ -91,6 +92,7 @@ export async function action({ request }: ActionFunctionArgs) {
 
 export default function RoutingPage() {
   const view = useLoaderData<typeof loader>();
+  const now = useNow();
   const result = useActionData<typeof action>();
   const root = useRouteLoaderData<typeof rootLoader>('root');
   const role = root?.staff?.role;
@@ -124,7 +126,7 @@ export default function RoutingPage() {
                   : active.source === 'database'
                     ? 'the database'
                     : 'built-in defaults'}
-                {active.publishedAt ? `, since ${formatAge(active.publishedAt)}` : ''}
+                {active.publishedAt ? `, since ${formatAge(active.publishedAt, now)}` : ''}
               </span>
             </dd>
           </div>
@@ -193,7 +195,9 @@ export default function RoutingPage() {
                   <td>
                     {version.author}
                     <br />
-                    <span className="hint">{formatAge(version.createdAt)}</span>
+                    <span className="hint">
+                      <Age date={version.createdAt} />
+                    </span>
                   </td>
                   <td>{version.comment}</td>
                   <td>
@@ -207,7 +211,9 @@ export default function RoutingPage() {
                   <td>
                     {version.version === active.version ? <span className="badge badge-succeeded">serving</span> : null}{' '}
                     {version.publishedAt ? (
-                      `published ${formatAge(version.publishedAt)}`
+                      <>
+                        published <Age date={version.publishedAt} />
+                      </>
                     ) : version.publishError ? (
                       <span className="form-error">publish failed: {version.publishError}</span>
                     ) : (
@@ -441,8 +447,8 @@ function RoutingEditor(props: {
             {props.mayPublish ? (
               <button
                 type="submit"
-                name="then"
-                value="publish"
+                name="intent"
+                value="save-publish"
                 className="button"
                 disabled={navigation.state !== 'idle'}
               >

@@ -3,8 +3,9 @@ import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/re
 import { useMemo, useState, type ChangeEvent } from 'react';
 
 import { formatMicros } from '~/components/format';
-import { parseChapterIdsCsv } from '~/domain/csv-ids';
+import { batchSelection, describeSelection, parseChapterIdsCsv } from '~/domain/csv-ids';
 import { DEFAULT_MODEL, estimateMaxCostMicros, knownModels } from '~/domain/prices';
+import { batchDecision } from '~/domain/routing';
 import { BatchGenerateSchema, DEFAULT_MAX_TOKENS, fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
 import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
@@ -67,8 +68,8 @@ export async function action({ request }: ActionFunctionArgs) {
       if (queued.kind === 'idempotency_key_reused') return keyReusedAnswer(queued.message);
       return redirect(paths.job(queued.jobId));
     }
-    const { jobIds } = await generateAtEdge(runtime, submitter, [parsed.data.chapter_id], parsed.data, decision);
-    return redirect(paths.job(jobIds[0]));
+    const { jobId } = await generateAtEdge(runtime, submitter, parsed.data, decision);
+    return redirect(paths.job(jobId));
   }
 
   const picked = form.getAll('chapter_ids').map(String);
@@ -83,7 +84,7 @@ export async function action({ request }: ActionFunctionArgs) {
       { status: 400 },
     );
   }
-  const ids = [...new Set([...picked, ...csv.ids])];
+  const { ids } = batchSelection(picked, csv);
   const parsed = BatchGenerateSchema.safeParse({
     chapter_ids: ids,
     name: String(form.get('name') || '') || undefined,
@@ -94,20 +95,17 @@ export async function action({ request }: ActionFunctionArgs) {
       { ok: false, message: 'Check the highlighted fields.', fields: fieldErrors(parsed.error) },
       { status: 400 },
     );
-  const decision = await decideRoute(runtime, '/api/content/batch-generate', {
-    chapter: ids[0],
-    course: courseOf.get(ids[0]),
-    user: staff.email,
-  });
-  if (decision.destination === 'cloud') {
-    const queued = await queueBatch(runtime, submitter, parsed.data, decision);
-    if (queued.kind === 'idempotency_key_reused') return keyReusedAnswer(queued.message);
-    return redirect(paths.batch(queued.batchId));
-  }
-  const { batchId } = await generateAtEdge(runtime, submitter, ids, parsed.data, decision, {
-    name: parsed.data.name ?? `${ids.length} chapters`,
-  });
-  return redirect(paths.batch(batchId!));
+  // Like the API, a batch is always queued, never generated inside this request.
+  const decision = batchDecision(
+    await decideRoute(runtime, '/api/content/batch-generate', {
+      chapter: ids[0],
+      course: courseOf.get(ids[0]),
+      user: staff.email,
+    }),
+  );
+  const queued = await queueBatch(runtime, submitter, parsed.data, decision);
+  if (queued.kind === 'idempotency_key_reused') return keyReusedAnswer(queued.message);
+  return redirect(paths.batch(queued.batchId));
 }
 
 const keyReusedAnswer = (message: string) =>
@@ -129,7 +127,8 @@ export default function SubmitPage() {
     [courses],
   );
   const csvCheck = useMemo(() => parseChapterIdsCsv(csv, new Set(chapters.keys())), [csv, chapters]);
-  const selection = mode === 'single' ? (chapterId ? [chapterId] : []) : [...new Set([...picked, ...csvCheck.ids])];
+  const batch = batchSelection(picked, csvCheck);
+  const selection = mode === 'single' ? (chapterId ? [chapterId] : []) : batch.ids;
   const promptTokens =
     selection.reduce((sum, id) => sum + (chapters.get(id)?.promptTokens ?? 0), 0) / Math.max(1, selection.length);
   const estimate =
@@ -289,8 +288,10 @@ export default function SubmitPage() {
                     </li>
                   ))}
                 </ul>
-              ) : csvCheck.ids.length > 0 ? (
-                <p className="hint">{csvCheck.ids.length} pasted id(s) look right.</p>
+              ) : batch.given > 0 ? (
+                <p className="hint" data-testid="selection">
+                  {describeSelection(batch)}
+                </p>
               ) : null}
             </div>
             {fields.chapter_ids ? <span className="field-error">{fields.chapter_ids[0]}</span> : null}

@@ -1,4 +1,5 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Age, useNow } from '~/components/clock';
 import { Toast } from '~/components/toast';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react';
 import type { ReactNode } from 'react';
@@ -42,6 +43,7 @@ type Condition = ServiceState['service']['ready'];
 
 export default function WorkerPage() {
   const { cloudRun, workers, queue, appListener } = useLoaderData<typeof loader>();
+  const now = useNow();
   const result = useActionData<typeof action>();
   const role = useRouteLoaderData<typeof rootLoader>('root')?.staff?.role;
   const mayOperate = role ? can(role, 'worker.operate') : false;
@@ -88,7 +90,7 @@ export default function WorkerPage() {
           <Stat label="Queue depth" value={formatCount(queue.depth)} hint="jobs waiting to be claimed" />
           <Stat
             label="Oldest waiting"
-            value={queue.oldestWaiting ? formatAge(queue.oldestWaiting.since) : '—'}
+            value={queue.oldestWaiting ? formatAge(queue.oldestWaiting.since, now) : '—'}
             hint={
               queue.oldestWaiting ? (
                 <Link to={paths.job(queue.oldestWaiting.jobId)}>job {queue.oldestWaiting.jobId.slice(0, 8)}</Link>
@@ -167,7 +169,7 @@ export default function WorkerPage() {
                   <td className="num">{formatCount(worker.jobsSucceeded)}</td>
                   <td className="num">{formatCount(worker.jobsFailed)}</td>
                   <td>
-                    <time dateTime={worker.lastSeenAt}>{formatAge(worker.lastSeenAt)}</time>
+                    <Age date={worker.lastSeenAt} />
                   </td>
                 </tr>
               ))}
@@ -187,6 +189,7 @@ function ConditionBadge({ condition }: { condition: Condition }) {
 
 function ServiceStatus({ state }: { state: ServiceState }) {
   const { service } = state;
+  const now = useNow();
   const shortName = service.name.split('/').pop();
   return (
     <>
@@ -229,7 +232,7 @@ function ServiceStatus({ state }: { state: ServiceState }) {
         <Stat label="CPU / memory" value={`${service.cpu ?? '—'} / ${service.memory ?? '—'}`} hint="per instance" />
         <Stat
           label="Last changed"
-          value={service.updatedAt ? formatAge(service.updatedAt) : '—'}
+          value={service.updatedAt ? formatAge(service.updatedAt, now) : '—'}
           hint={service.lastModifier ? `by ${service.lastModifier}` : undefined}
         />
       </dl>
@@ -304,7 +307,7 @@ function Revisions({ state }: { state: ServiceState }) {
                     </span>
                   ))}
                 </td>
-                <td>{revision.createdAt ? formatAge(revision.createdAt) : '—'}</td>
+                <td>{revision.createdAt ? <Age date={revision.createdAt} /> : '—'}</td>
                 <td>
                   <code className="image">{revision.image ?? '—'}</code>
                 </td>

@@ -198,7 +198,13 @@ describe.each(databaseTargets())('sign-in, sessions and the security baseline on
     const duplicate = await app.request('/admin/staff', {
       method: 'POST',
       cookie: admin.cookie,
-      body: app.form({ intent: 'create', email: 'writer@example.com', displayName: 'W', role: 'ops' }),
+      body: app.form({
+        intent: 'create',
+        email: 'writer@example.com',
+        displayName: 'W',
+        role: 'ops',
+        password: 'another long password',
+      }),
     });
     expect(duplicate.status).toBe(409);
     const bad = await app.request('/admin/staff', {

@@ -1,5 +1,12 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import type { ServerBuild } from '@remix-run/node';
+import { chromium } from 'playwright-core';
 
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { createTestApp } from '../support/remix-app';
@@ -10,6 +17,16 @@ const SECRETS = {
   SUPABASE_JWT_SECRET: 'SENTINEL-jwt-secret-that-is-at-least-32-chars',
   DATABASE_URL_PASSWORD: 'SENTINEL-db-password',
 };
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 async function clientFiles(dir = path.resolve('public/build')): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -40,6 +57,45 @@ describe('the browser bundle and pages carry no secrets', () => {
       const text = await readFile(file, 'utf8');
       for (const needle of forbidden)
         expect(text.includes(needle), `${needle} in ${path.relative('.', file)}`).toBe(false);
+    }
+  });
+
+  // The compiler replaces `.server` imports with empty modules in the browser bundle: a route that
+  // uses one at module level (say `.merge(SchemaFromAServerModule)`) throws while loading there, and
+  // every client-side navigation to it turns into a full page reload.
+  it.skipIf(!existsSync(CHROMIUM))('has route modules that all load in a browser', async () => {
+    const build = (await import(pathToFileURL(path.resolve('build/index.js')).href)) as ServerBuild;
+    const modules = Object.values(build.assets.routes).map((route) => route.module);
+    const publicDir = path.resolve('public');
+    const server = http.createServer(async (request, response) => {
+      const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+      if (pathname === '/') return response.end('<!doctype html><title>modules</title>');
+      const file = path.join(publicDir, pathname);
+      if (!file.startsWith(publicDir + path.sep) || !existsSync(file)) return response.writeHead(404).end();
+      response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(await readFile(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      // A string, so the test runner's transform leaves the browser's own `import()` alone.
+      const failures = (await page.evaluate(`(async (urls) => {
+        const failed = [];
+        for (const url of urls) {
+          try {
+            await import(url);
+          } catch (error) {
+            failed.push(url + ': ' + String(error));
+          }
+        }
+        return failed;
+      })(${JSON.stringify(modules)})`)) as string[];
+      expect(modules.length).toBeGreaterThan(10);
+      expect(failures).toEqual([]);
+    } finally {
+      await browser.close();
+      server.close();
     }
   });
 

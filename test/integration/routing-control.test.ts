@@ -267,6 +267,42 @@ describe.each(databaseTargets())('the edge and cloud paths on $name', (target) =
     });
   });
 
+  it.each([
+    ['outside a 0 % canary', withCanary(0)],
+    ['with the kill switch on', withCanary(100, { hybridEnabled: false })],
+  ])('queues a batch %s instead of generating it in the request, and says why', async (_name, config) => {
+    await publish(config);
+    const response = await app.request('/api/content/batch-generate', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ chapter_ids: chapters.slice(0, 4), name: 'Canary batch' }),
+    });
+    expect(response.status).toBe(202);
+    expect(response.headers.get('x-route-destination')).toBe('cloud');
+    expect(response.headers.get('x-route-override')).toBe('batch-always-queued');
+    const body = (await response.json()) as { batch_id: string; job_ids: string[]; status: string };
+    expect(body).toMatchObject({ status: 'pending', status_url: `/api/batches/${body.batch_id}` });
+    expect(body.job_ids).toHaveLength(4);
+    for (const id of body.job_ids)
+      expect(await jobRow(test_.db, id)).toMatchObject({ status: 'pending', destination: 'cloud', attempts: 0 });
+    expect(app.wakes).toHaveLength(1);
+
+    // The Queue page's batch submit takes the same path.
+    const cm = await app.staffSession('content_manager');
+    const page = await app.request('/submit', {
+      method: 'POST',
+      cookie: cm.cookie,
+      body: app.form({ mode: 'batch', chapter_ids: chapters.slice(4, 7), name: 'From the page' }),
+    });
+    expect(page.status).toBe(302);
+    const batchId = page.headers.get('location')!.split('/').pop();
+    const jobs = await test_.db.query<{ status: string; destination: string }>(
+      'select status, destination from public.chapter_content_jobs where batch_id = $1',
+      [batchId],
+    );
+    expect(jobs).toEqual(Array.from({ length: 3 }, () => ({ status: 'pending', destination: 'cloud' })));
+  });
+
   it('serves a chapter with an ETag, answers 304 while unchanged, and a new ETag after a new version', async () => {
     const read = (etag?: string) =>
       app.request(`/api/chapters/${chapters[0]}`, {

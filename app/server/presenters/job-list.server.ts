@@ -29,6 +29,8 @@ export interface JobListPage {
   jobs: JobListItem[];
   /** Cursor for the next (older) page, or null on the last page. */
   nextCursor: string | null;
+  /** Cursor for the previous (newer) page, or null on the first page. */
+  prevCursor: string | null;
 }
 
 export const PAGE_SIZE = 50;
@@ -58,10 +60,15 @@ export async function presentJobList(db: Queryable, filters: JobFilters = {}, li
       (p) => `j.chapter_id in (select id from public.chapters where title ilike '%' || ${p} || '%')`,
       filters.q.replace(/[%_\\]/g, '\\$&'),
     );
-  if (filters.after) {
-    const cursor = decodeCursor(filters.after);
+  // Paging back (`before`) walks the same index the other way, then shows the rows newest first.
+  const backwards = !filters.after && Boolean(filters.before);
+  const cursorValue = filters.after ?? filters.before;
+  if (cursorValue) {
+    const cursor = decodeCursor(cursorValue);
     params.push(cursor.createdAt, cursor.id);
-    where.push(`(j.created_at, j.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    where.push(
+      `(j.created_at, j.id) ${backwards ? '>' : '<'} ($${params.length - 1}::timestamptz, $${params.length}::uuid)`,
+    );
   }
   params.push(limit + 1);
   const rows = await db.query<{
@@ -91,12 +98,17 @@ export async function presentJobList(db: Queryable, filters: JobFilters = {}, li
      join public.chapters ch on ch.id = j.chapter_id
      join public.courses c on c.id = ch.course_id
      ${where.length ? `where ${where.join(' and ')}` : ''}
-     order by j.created_at desc, j.id desc
+     order by j.created_at ${backwards ? 'asc' : 'desc'}, j.id ${backwards ? 'asc' : 'desc'}
      limit $${params.length}`,
     params,
   );
-  const page = rows.slice(0, limit);
+  const more = rows.length > limit;
+  const page = backwards ? rows.slice(0, limit).reverse() : rows.slice(0, limit);
+  const first = page[0];
   const last = page[page.length - 1];
+  // Forwards, newer rows exist whenever a cursor was followed; backwards, older ones always do.
+  const hasNewer = backwards ? more : Boolean(filters.after);
+  const hasOlder = backwards ? Boolean(filters.before) : more;
   return {
     jobs: page.map((row) => ({
       id: row.id,
@@ -118,7 +130,8 @@ export async function presentJobList(db: Queryable, filters: JobFilters = {}, li
       routeRuleId: row.route_rule_id,
       configVersion: row.config_version,
     })),
-    nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
+    nextCursor: hasOlder && last ? encodeCursor(last.created_at, last.id) : null,
+    prevCursor: hasNewer && first ? encodeCursor(first.created_at, first.id) : null,
   };
 }
 

@@ -1,26 +1,11 @@
-import { z } from 'zod';
-
-import { ROLES, type Role } from '~/domain/permissions';
+import type { Role } from '~/domain/permissions';
+import type { NewStaff } from '~/domain/staff-schemas';
 
 import { audit } from '../audit.server';
 import { hashPassword } from '../auth/password.server';
 import { endAllSessions } from '../auth/sessions.server';
 import type { Staff } from '../auth/staff.server';
 import type { Database } from '../db/port.server';
-
-export const NewStaffSchema = z.object({
-  email: z.email({ message: 'Enter a valid email address.' }).transform((email) => email.toLowerCase()),
-  displayName: z.string().trim().min(1, { message: 'Enter a name.' }).max(100),
-  role: z.enum(ROLES, { message: 'Choose a role.' }),
-  // Optional: without one, the member signs in through Supabase Auth (matched by email).
-  password: z
-    .string()
-    .min(12, { message: 'Use at least 12 characters.' })
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
-});
-
-export type NewStaff = z.infer<typeof NewStaffSchema>;
 
 export class StaffConflictError extends Error {}
 

@@ -16,8 +16,8 @@ import type { Runtime } from '../runtime.server';
 
 /**
  * Queueing generation: the job rows (and the batch) commit first, then the worker is woken.
- * `cloud` answers at once; `edge` runs the generation inside the request under the rule's
- * timeout, recorded as jobs with destination `edge` so both paths show in the same charts.
+ * `cloud` answers at once; `edge` runs one chapter's generation inside the request under the
+ * rule's timeout, recorded as a job with destination `edge` so both paths show in the same charts.
  */
 
 export interface Submitter {
@@ -171,82 +171,46 @@ async function batchJobIds(runtime: Runtime, batchId: string): Promise<string[]>
   return rows.map((row) => row.id);
 }
 
-const EDGE_CONCURRENCY = 4;
-
 /**
- * The edge path: inserts the jobs already claimed by this request (no worker can take them),
- * then generates them here, at most EDGE_CONCURRENCY at once, until each ends or the rule's
- * timeout passes. Jobs still running then end failed with code `timeout`.
+ * The edge path for one chapter: inserts the job already claimed by this request (no worker can
+ * take it), then generates it here until it ends or the rule's timeout passes; still running
+ * then, it ends failed with code `timeout`. Batches never come here: they are always queued.
  */
 export async function generateAtEdge(
   runtime: Runtime,
   submitter: Submitter,
-  chapterIds: string[],
-  input: GenerateChapterInput | BatchGenerateInput,
+  input: GenerateChapterInput,
   decision: RouteDecision,
-  batch?: { name: string },
-): Promise<{ jobIds: string[]; batchId: string | null; outcomes: ExecutionOutcome[]; timedOut: boolean }> {
+): Promise<{ jobId: string; outcome: ExecutionOutcome | undefined }> {
   const workerId = `edge-${randomUUID().slice(0, 8)}`;
   const leaseSeconds = Math.ceil(decision.timeoutMs / 1000) + 30;
-  const fields = jobFields(input, decision, submitter);
-  const { jobs, batchId } = await runtime.db.transaction(async (tx) => {
-    let batchId: string | null = null;
-    const ids: string[] = [];
-    if (batch) {
-      ({ batchId } = await submitBatch(
-        tx,
-        { name: batch.name, createdBy: submitter.actor },
-        chapterIds.map((chapterId) => ({ chapterId, ...fields })),
-      ));
-      const rows = await tx.query<{ id: string }>(
-        'select id from public.chapter_content_jobs where batch_id = $1 order by created_at, id',
-        [batchId],
-      );
-      ids.push(...rows.map((row) => row.id));
-    } else {
-      ids.push((await submitJob(tx, { chapterId: chapterIds[0], ...fields })).jobId);
-    }
-    const claimed = [];
-    for (const id of ids) {
-      const job = await claimJob(tx, id, workerId, leaseSeconds);
-      if (job) claimed.push(job);
-    }
-    return { jobs: claimed, batchId };
+  const { jobId, job } = await runtime.db.transaction(async (tx) => {
+    const { jobId } = await submitJob(tx, { chapterId: input.chapter_id, ...jobFields(input, decision, submitter) });
+    return { jobId, job: await claimJob(tx, jobId, workerId, leaseSeconds) };
   });
+  if (!job) return { jobId, outcome: undefined };
 
   const log = createLogger({ component: 'edge', worker: workerId });
-  const controls = jobs.map(() => ({ abort: new AbortController() }) as { abort: AbortController; reason?: 'timeout' });
-  let timedOut = false;
+  const control: { abort: AbortController; reason?: 'timeout' } = { abort: new AbortController() };
   const timer = setTimeout(() => {
-    timedOut = true;
-    for (const control of controls) {
-      control.reason ??= 'timeout';
-      control.abort.abort();
-    }
+    control.reason ??= 'timeout';
+    control.abort.abort();
   }, decision.timeoutMs);
-  const outcomes: ExecutionOutcome[] = new Array(jobs.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(EDGE_CONCURRENCY, jobs.length) }, async () => {
-    while (next < jobs.length) {
-      const index = next++;
-      ({ outcome: outcomes[index] } = await executeJob({
-        db: runtime.db,
-        job: jobs[index],
-        generator: runtime.generator,
-        workerId,
-        leaseSeconds,
-        prices: runtime.prices,
-        control: controls[index],
-        log,
-      }));
-    }
-  });
   try {
-    await Promise.all(lanes);
+    const { outcome } = await executeJob({
+      db: runtime.db,
+      job,
+      generator: runtime.generator,
+      workerId,
+      leaseSeconds,
+      prices: runtime.prices,
+      control,
+      log,
+    });
+    return { jobId, outcome };
   } finally {
     clearTimeout(timer);
   }
-  return { jobIds: jobs.map((job) => job.id), batchId, outcomes, timedOut };
 }
 
 /**
