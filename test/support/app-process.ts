@@ -36,16 +36,25 @@ export function runEntry(entry: string, env: Record<string, string>) {
   return { child, output: () => output, exited };
 }
 
-/** Starts the app as `npm start` does (after the build) and waits until it serves. */
-export async function startApp(env: Record<string, string>): Promise<AppProcess> {
+/**
+ * Starts the app as `npm start` does (after the build) and waits until it serves. A test that
+ * runs beside the whole suite on a small machine can allow a slower start (`startTimeoutMs`).
+ */
+export async function startApp(
+  env: Record<string, string>,
+  { startTimeoutMs = 30_000 }: { startTimeoutMs?: number } = {},
+): Promise<AppProcess> {
   const port = await freePort();
   const { child, output, exited } = runEntry('server.ts', { PORT: String(port), ...env });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}:\n${output()}`);
     if (output().includes('Switchyard is running')) break;
-    if (Date.now() > deadline) throw new Error(`app did not start in 30 s:\n${output()}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`app did not start in ${startTimeoutMs / 1000} s:\n${output()}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
