@@ -503,14 +503,14 @@ describe.skipIf(!hasChromium)('the dashboard, crawled in Chromium as every role'
       await page.getByRole('tab', { name: 'One chapter' }).click();
       await c.act('invalid', 'queue one chapter with 0 max tokens', async () => {
         await c.submitWithoutBrowserChecks(form);
-        await form.getByLabel('Chapter', { exact: true }).selectOption({ index: 1 });
+        await form.locator('select[name="chapter_id"]').selectOption({ index: 1 });
         await form.getByLabel('Max tokens per chapter').fill('0');
         await form.getByRole('button', { name: 'Queue chapter' }).click();
       });
       await c.open(url);
       await page.getByRole('tab', { name: 'One chapter' }).click();
       await c.act('valid', 'queue one chapter', async () => {
-        await form.getByLabel('Chapter', { exact: true }).selectOption({ index: 2 });
+        await form.locator('select[name="chapter_id"]').selectOption({ index: 2 });
         await form.getByRole('button', { name: 'Queue chapter' }).click();
         await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, { timeout: 60_000 });
       });
@@ -647,10 +647,10 @@ describe.skipIf(!hasChromium)('the dashboard, crawled in Chromium as every role'
       const add = page.locator('form', { has: page.getByRole('button', { name: 'Add staff member' }) });
       const email = `crawl-${c.combination.timeZone.length}-${Date.now()}@example.test`;
       const fill = async (address: string, password: string) => {
-        await add.getByLabel('Email', { exact: true }).fill(address);
-        await add.getByLabel('Name', { exact: true }).fill('Crawl Person');
-        await add.getByLabel('Role', { exact: true }).selectOption('content_manager');
-        await add.getByLabel(/^Password/).fill(password);
+        await add.locator('input[name="email"]').fill(address);
+        await add.locator('input[name="displayName"]').fill('Crawl Person');
+        await add.locator('select[name="role"]').selectOption('content_manager');
+        await add.locator('input[name="password"]').fill(password);
       };
       await c.act('invalid', 'add staff with a malformed email', async () => {
         await c.submitWithoutBrowserChecks(add);

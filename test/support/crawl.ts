@@ -301,7 +301,11 @@ export async function chartProblems(page: Page): Promise<string[]> {
     for (const panel of document.querySelectorAll('.chart-panel')) {
       const title = panel.querySelector('h2')?.textContent?.trim() ?? 'a chart';
       if (!panel.querySelector('.recharts-wrapper')) continue;
-      const yLabel = panel.querySelector('.recharts-yAxis .recharts-label')?.textContent?.trim();
+      // Recharts 3 draws axis labels in their own layer, outside the axis group: an axis label
+      // is the rotated one.
+      const yLabel = panel
+        .querySelector('.recharts-yAxis .recharts-label, .recharts-label[transform*="rotate(-90"]')
+        ?.textContent?.trim();
       if (!yLabel) problems.push(`chart "${title}": its y-axis has no unit (item 5)`);
       const labels = [...panel.querySelectorAll('.recharts-reference-line text')]
         .filter((label) => label.textContent?.trim())
