@@ -105,7 +105,8 @@ export function Layout({ children }: { children: ReactNode }) {
               </nav>
               <Form method="post" action={paths.signOut()} className="whoami">
                 <span>
-                  {staff.displayName} <span className="role">{ROLE_LABELS[staff.role]}</span>
+                  <span className="whoami-name">{staff.displayName}</span>{' '}
+                  <span className="role">{ROLE_LABELS[staff.role]}</span>
                 </span>
                 <button type="submit" className="button-quiet">
                   Sign out

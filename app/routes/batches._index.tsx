@@ -1,12 +1,14 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
-import { Link, useLoaderData } from '@remix-run/react';
+import { Link, useLoaderData, useRouteLoaderData } from '@remix-run/react';
 
 import { Age, useNow } from '~/components/clock';
 import { BatchProgress, formatEta } from '~/components/batch-progress';
 import { EmptyState } from '~/components/empty-state';
 import { formatCount, formatMicros } from '~/components/format';
 import { useLiveJobs } from '~/components/use-live-jobs';
+import { can } from '~/domain/permissions';
 import { paths } from '~/paths';
+import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
 import { presentBatchList } from '~/server/presenters/batch-list.server';
 import { getRuntime } from '~/server/runtime.server';
@@ -22,19 +24,29 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export default function BatchesPage() {
   const { batches } = useLoaderData<typeof loader>();
   const now = useNow();
+  const role = useRouteLoaderData<typeof rootLoader>('root')?.staff?.role;
+  // Finance may look at batches but not queue them: no link to a page that would refuse them.
+  const maySubmit = role ? can(role, 'jobs.submit') : false;
   useLiveJobs({ interested: (change) => change.event === 'status' && change.jobs.some((job) => job.batch_id) });
   return (
     <>
       <header className="page-header">
         <h1>Batches</h1>
         <p className="lede">
-          Chapters queued together, with how far each batch has come. <Link to={paths.submit()}>Queue a batch →</Link>
+          Chapters queued together, with how far each batch has come.{' '}
+          {maySubmit ? <Link to={paths.submit()}>Queue a batch →</Link> : null}
         </p>
       </header>
       <section className="panel">
         {batches.length === 0 ? (
           <EmptyState title="No batches yet">
-            <Link to={paths.submit()}>Queue a batch of chapters</Link>, or call{' '}
+            {maySubmit ? (
+              <>
+                <Link to={paths.submit()}>Queue a batch of chapters</Link>, or call{' '}
+              </>
+            ) : (
+              'A program can queue one with '
+            )}
             <code>POST /api/content/batch-generate</code>.
           </EmptyState>
         ) : (

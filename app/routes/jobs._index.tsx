@@ -82,6 +82,8 @@ export default function JobsPage() {
   const root = useRouteLoaderData<typeof rootLoader>('root');
   const role = root?.staff?.role;
   const mayAct = role ? can(role, 'jobs.cancel') : false;
+  // Finance may look at jobs but not queue them: no link to a page that would refuse them.
+  const maySubmit = role ? can(role, 'jobs.submit') : false;
   const navigation = useNavigation();
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState<'cancel' | 'retry' | null>(null);
@@ -101,7 +103,8 @@ export default function JobsPage() {
       <header className="page-header">
         <h1>Jobs</h1>
         <p className="lede">
-          Every chapter generation, newest first, updating live. <Link to={paths.submit()}>Queue chapters →</Link>
+          Every chapter generation, newest first, updating live.{' '}
+          {maySubmit ? <Link to={paths.submit()}>Queue chapters →</Link> : null}
         </p>
       </header>
       <Toast result={result} />
@@ -242,9 +245,14 @@ export default function JobsPage() {
               <EmptyState title={Object.keys(filters).length ? 'No job matches these filters' : 'No jobs yet'}>
                 {Object.keys(filters).length ? (
                   <Link to={paths.jobs()}>Clear the filters</Link>
-                ) : (
+                ) : maySubmit ? (
                   <>
                     <Link to={paths.submit()}>Queue a chapter or a batch</Link>, or call{' '}
+                    <code>POST /api/content/generate-chapter</code>.
+                  </>
+                ) : (
+                  <>
+                    Jobs appear here when someone queues chapters, or a program calls{' '}
                     <code>POST /api/content/generate-chapter</code>.
                   </>
                 )}
