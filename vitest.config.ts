@@ -37,8 +37,12 @@ export default defineConfig({
           ...shared,
           // Processes and browsers (npm start, Chromium, PostgreSQL chaos): one file at a time,
           // after the parallel files have finished, so they never compete with each other or
-          // with the unit tests for this machine's two cores. Their own files set longer timeouts.
+          // with the unit tests for this machine's two cores. A test here drives real processes and
+          // a browser through many steps, so its budget is minutes, not the unit tests' 30 s;
+          // files that need more still set their own.
           name: 'e2e',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
           include: [END_TO_END],
           fileParallelism: false,
           maxWorkers: 1,

@@ -659,6 +659,7 @@ describe.skipIf(!hasChromium)('the dashboard, crawled in Chromium as every role'
       });
       await c.open(url);
       await c.act('invalid', 'add staff without a password (password sign-in: they could never sign in)', async () => {
+        await c.submitWithoutBrowserChecks(add);
         await fill(`nopassword-${email}`, '');
         await add.getByRole('button', { name: 'Add staff member' }).click();
       });
