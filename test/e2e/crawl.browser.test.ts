@@ -1,13 +1,13 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { chromium, type Browser, type Locator, type Page, type Response } from 'playwright-core';
+import { type Browser, type Locator, type Page, type Response } from 'playwright-core';
 
 import { ROLES, type Role } from '../../app/domain/permissions';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-stand-in';
 import { startApp, type AppProcess } from '../support/app-process';
+import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium';
 import { startCloudRunStandIn, type CloudRunStandIn } from '../support/cloud-run-stand-in';
 import {
   chartProblems,
@@ -44,9 +44,7 @@ import {
  * role, time zone, viewport, page, what. Screenshots of every page land in
  * test-results/screenshots/crawl/.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve('test-results/screenshots/crawl');
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(
     `\n  ${CHROMIUM} not found: the browser crawl is skipped. Install it with: apt-get install -y chromium\n`,
@@ -89,17 +87,7 @@ describe.skipIf(!hasChromium)('the dashboard, crawled in Chromium as every role'
       },
       { startTimeoutMs: 180_000 },
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     await queueJobsToCrawl();
   }, 600_000);
 

@@ -1,22 +1,20 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 
 import { demoEmail, DEMO_PASSWORD } from '../../app/server/auth/bootstrap.server';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-stand-in';
 import { startApp, type AppProcess } from '../support/app-process';
+import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium';
 
 /**
  * The dashboard in a real headless Chromium against `npm start`'s server on a clean embedded
  * database. Screenshots land in test-results/screenshots. Skipped, saying so, where Chromium is
  * not installed (`apt-get install -y chromium`; .ci/run installs it).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve('test-results/screenshots');
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(`\n  ${CHROMIUM} not found: browser tests are skipped. Install it with: apt-get install -y chromium\n`);
 
@@ -40,17 +38,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
       ANTHROPIC_API_KEY: 'sk-ant-browser-test',
       ANTHROPIC_BASE_URL: anthropic.url,
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,22 +1,20 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 import { demoEmail, DEMO_PASSWORD } from '../../app/server/auth/bootstrap.server';
 import { startApp, type AppProcess } from '../support/app-process';
+import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium';
 
 /**
  * Everyday actions in headless Chromium against `npm start`'s server, as a viewer in Los Angeles
  * meets them: times in their zone and no hydration errors, Save and publish, the Admin link,
  * the Jobs filters. Skipped, saying so, where Chromium is not installed.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve('test-results/screenshots');
 const ZONE = 'America/Los_Angeles';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`\n  ${CHROMIUM} not found: browser tests are skipped.\n`);
 
 describe.skipIf(!hasChromium)('everyday actions in Chromium, viewed from Los Angeles', () => {
@@ -31,17 +29,7 @@ describe.skipIf(!hasChromium)('everyday actions in Chromium, viewed from Los Ang
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-everyday-'));
     await mkdir(SCREENSHOTS, { recursive: true });
     app = await startApp({ PGLITE_DATA_DIR: dataDir }, { startTimeoutMs: 120_000 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: ZONE });
     page = await context.newPage();
     page.on('pageerror', (error) => problems.push(`page error on ${page.url()}: ${error.message}`));

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import type { ServerBuild } from '@remix-run/node';
-import { chromium } from 'playwright-core';
 
+import { hasChromium, launchChromium } from '../support/chromium';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { createTestApp } from '../support/remix-app';
 
@@ -17,16 +17,6 @@ const SECRETS = {
   SUPABASE_JWT_SECRET: 'SENTINEL-jwt-secret-that-is-at-least-32-chars',
   DATABASE_URL_PASSWORD: 'SENTINEL-db-password',
 };
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 async function clientFiles(dir = path.resolve('public/build')): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -63,7 +53,7 @@ describe('the browser bundle and pages carry no secrets', () => {
   // The compiler replaces `.server` imports with empty modules in the browser bundle: a route that
   // uses one at module level (say `.merge(SchemaFromAServerModule)`) throws while loading there, and
   // every client-side navigation to it turns into a full page reload.
-  it.skipIf(!existsSync(CHROMIUM))('has route modules that all load in a browser', async () => {
+  it.skipIf(!hasChromium)('has route modules that all load in a browser', async () => {
     const build = (await import(pathToFileURL(path.resolve('build/index.js')).href)) as ServerBuild;
     const modules = Object.values(build.assets.routes).map((route) => route.module);
     const publicDir = path.resolve('public');
@@ -75,7 +65,7 @@ describe('the browser bundle and pages carry no secrets', () => {
       response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(await readFile(file));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
