@@ -1,13 +1,11 @@
 import { json, type ActionFunctionArgs } from '@remix-run/node';
 
-import { batchDecision, routeHeaders, routeRequest } from '~/domain/routing';
+import { routeHeaders } from '~/domain/routing';
 import { BatchGenerateSchema } from '~/domain/submit-schemas';
 import { requireApiCaller } from '~/server/auth/auth.server';
 import { apiError } from '~/server/http.server';
-import { findChapters } from '~/server/queue.server';
-import { activeRoutingConfig } from '~/server/routing-config.server';
 import { getRuntime } from '~/server/runtime.server';
-import { queueBatch, readSubmission, submitterFor } from '~/server/services/submit.server';
+import { readSubmission, submitGeneration, submitterFor } from '~/server/services/submit.server';
 
 /** 1,000 ids of 36 characters plus options fit in well under this. */
 const MAX_BODY_BYTES = 128 * 1024;
@@ -19,36 +17,11 @@ const MAX_BODY_BYTES = 128 * 1024;
  */
 export async function action({ request }: ActionFunctionArgs) {
   const caller = await requireApiCaller(request, 'jobs.submit');
-  const runtime = await getRuntime();
   const input = await readSubmission(request, BatchGenerateSchema, MAX_BODY_BYTES);
-
-  const chapters = await findChapters(runtime.db, input.chapter_ids);
-  const unknown = input.chapter_ids.flatMap((id, index) => (chapters.has(id) ? [] : [`chapter_ids[${index}]`]));
-  if (unknown.length > 0) {
-    return apiError(
-      422,
-      'unknown_chapter',
-      `${unknown.length} chapter id(s) match no chapter; nothing was queued.`,
-      Object.fromEntries(unknown.map((field) => [field, ['no chapter has this id']])),
-    );
-  }
-
-  const first = input.chapter_ids[0];
-  const active = await activeRoutingConfig(runtime);
-  const decision = batchDecision(
-    routeRequest(
-      request,
-      active.config,
-      { chapter: first, course: chapters.get(first)?.courseId, user: caller.actor },
-      active.version,
-    ),
-  );
-  const headers = routeHeaders(decision);
-  const submitter = submitterFor(caller);
-
-  const queued = await queueBatch(runtime, submitter, input, decision);
-  if (queued.kind === 'idempotency_key_reused') return apiError(422, queued.kind, queued.message);
-  const { batchId, jobIds, created } = queued;
+  const result = await submitGeneration(await getRuntime(), submitterFor(caller), { kind: 'batch', input }, request);
+  if (result.kind === 'unknown_chapters') return apiError(422, 'unknown_chapter', result.message, result.fields);
+  if (result.kind === 'idempotency_key_reused') return apiError(422, result.kind, result.message);
+  const { batchId, jobIds, created } = result;
   return json(
     {
       batch_id: batchId,
@@ -60,7 +33,10 @@ export async function action({ request }: ActionFunctionArgs) {
       jobs: jobIds.map((id) => ({ job_id: id, status_url: `/api/jobs/${id}` })),
       message: created ? `${jobIds.length} chapters queued.` : 'Already submitted with this Idempotency-Key.',
     },
-    { status: 202, headers: { ...headers, ...(created ? {} : { 'Idempotent-Replayed': 'true' }) } },
+    {
+      status: 202,
+      headers: { ...routeHeaders(result.decision), ...(created ? {} : { 'Idempotent-Replayed': 'true' }) },
+    },
   );
 }
 
