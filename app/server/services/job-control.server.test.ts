@@ -1,20 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
 import { cancelJobs, retryJobs } from './job-control.server';
-import { claimJobs, completeJob, failJob, submitJob, type AttemptUsage } from '../queue.server';
+import { claimJobs, completeJob, failJob, submitJob } from '../queue.server';
 import { databaseTargets, type TestDatabase } from '../../../test/support/databases';
-import { jobRow, newJob, seededChapterIds } from '../../../test/support/fixtures';
-
-const usage: AttemptUsage = {
-  generator: 'offline',
-  inputTokens: 10,
-  outputTokens: 20,
-  cacheWrite5mTokens: 0,
-  cacheWrite1hTokens: 0,
-  cacheReadTokens: 0,
-  busyMs: 5,
-  costMicros: { input: 1, output: 2, cacheWrite: 0, cacheRead: 0, cloudRun: 0 },
-};
+import { attemptUsage as usage, jobRow, newJob, seededChapterIds } from '../../../test/support/fixtures';
 
 describe.each(databaseTargets())('bulk cancel and retry on $name', (target) => {
   let test_: TestDatabase;
