@@ -1,11 +1,10 @@
-import { json, type ActionFunctionArgs } from '@remix-run/node';
+import { json } from '@remix-run/node';
 
 import { routeHeaders } from '~/domain/routing';
 import { BatchGenerateSchema } from '~/domain/submit-schemas';
-import { requireApiCaller } from '~/server/auth/auth.server';
+import { apiRoute, methodNotAllowed } from '~/server/api-route.server';
 import { apiError } from '~/server/http.server';
-import { getRuntime } from '~/server/runtime.server';
-import { readSubmission, submitGeneration, submitterFor } from '~/server/services/submit.server';
+import { submitGeneration, submitterFor } from '~/server/services/submit.server';
 
 /** 1,000 ids of 36 characters plus options fit in well under this. */
 const MAX_BODY_BYTES = 128 * 1024;
@@ -15,31 +14,31 @@ const MAX_BODY_BYTES = 128 * 1024;
  * batch is routed once, by its first chapter's sticky key, for its priority, timeout and retries;
  * it is always queued (202), never generated inside the request (see `batchDecision`).
  */
-export async function action({ request }: ActionFunctionArgs) {
-  const caller = await requireApiCaller(request, 'jobs.submit');
-  const input = await readSubmission(request, BatchGenerateSchema, MAX_BODY_BYTES);
-  const result = await submitGeneration(await getRuntime(), submitterFor(caller), { kind: 'batch', input }, request);
-  if (result.kind === 'unknown_chapters') return apiError(422, 'unknown_chapter', result.message, result.fields);
-  if (result.kind === 'idempotency_key_reused') return apiError(422, result.kind, result.message);
-  const { batchId, jobIds, created } = result;
-  return json(
-    {
-      batch_id: batchId,
-      job_ids: jobIds,
-      created,
-      status: 'pending',
-      status_url: `/api/batches/${batchId}`,
-      cancel_url: `/api/batches/${batchId}/cancel`,
-      jobs: jobIds.map((id) => ({ job_id: id, status_url: `/api/jobs/${id}` })),
-      message: created ? `${jobIds.length} chapters queued.` : 'Already submitted with this Idempotency-Key.',
-    },
-    {
-      status: 202,
-      headers: { ...routeHeaders(result.decision), ...(created ? {} : { 'Idempotent-Replayed': 'true' }) },
-    },
-  );
-}
+export const action = apiRoute({
+  permission: 'jobs.submit',
+  body: { schema: BatchGenerateSchema, maxBytes: MAX_BODY_BYTES },
+  handle: async ({ request, caller, runtime, body: input }) => {
+    const result = await submitGeneration(runtime, submitterFor(caller), { kind: 'batch', input }, request);
+    if (result.kind === 'unknown_chapters') return apiError(422, 'unknown_chapter', result.message, result.fields);
+    if (result.kind === 'idempotency_key_reused') return apiError(422, result.kind, result.message);
+    const { batchId, jobIds, created } = result;
+    return json(
+      {
+        batch_id: batchId,
+        job_ids: jobIds,
+        created,
+        status: 'pending',
+        status_url: `/api/batches/${batchId}`,
+        cancel_url: `/api/batches/${batchId}/cancel`,
+        jobs: jobIds.map((id) => ({ job_id: id, status_url: `/api/jobs/${id}` })),
+        message: created ? `${jobIds.length} chapters queued.` : 'Already submitted with this Idempotency-Key.',
+      },
+      {
+        status: 202,
+        headers: { ...routeHeaders(result.decision), ...(created ? {} : { 'Idempotent-Replayed': 'true' }) },
+      },
+    );
+  },
+});
 
-export function loader() {
-  return apiError(405, 'method_not_allowed', 'POST a JSON body { "chapter_ids": ["…"] } to queue a batch.');
-}
+export const loader = methodNotAllowed('POST a JSON body { "chapter_ids": ["…"] } to queue a batch.');

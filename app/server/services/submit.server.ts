@@ -1,13 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 import { batchDecision, routeRequest, type RouteDecision } from '~/domain/routing';
-import type { z } from 'zod';
 
-import { fieldErrors, type BatchGenerateInput, type GenerateChapterInput } from '~/domain/submit-schemas';
+import type { BatchGenerateInput, GenerateChapterInput } from '~/domain/submit-schemas';
 
 import { audit } from '../audit.server';
 import type { ApiCaller } from '../auth/auth.server';
-import { apiError, readApiHeader, readJsonBody } from '../http.server';
 import { executeJob, type ExecutionOutcome } from '../job-execution.server';
 import { createLogger } from '../log.server';
 import { presentJobDetail, presentJobStatus } from '../presenters/job-status.server';
@@ -32,19 +30,6 @@ export function submitterFor(caller: ApiCaller): Submitter {
     actor: caller.actor,
     scope: caller.kind === 'token' ? `token:${caller.token.id}` : `staff:${caller.staff.id}`,
   };
-}
-
-/**
- * An API submission's JSON body checked against `schema`, with an `Idempotency-Key` header
- * taking the place of the body's `idempotency_key`. Throws the 4xx answer when it is wrong.
- */
-export async function readSubmission<T>(request: Request, schema: z.ZodType<T>, maxBytes: number): Promise<T> {
-  const body = await readJsonBody(request, maxBytes);
-  const headerKey = readApiHeader(request, 'Idempotency-Key') ?? undefined;
-  const parsed = schema.safeParse({ ...body, ...(headerKey ? { idempotency_key: headerKey } : {}) });
-  if (!parsed.success)
-    throw apiError(400, 'invalid_request', 'The request body has invalid fields.', fieldErrors(parsed.error));
-  return parsed.data;
 }
 
 function jobFields(input: GenerateChapterInput | BatchGenerateInput, decision: RouteDecision, submitter: Submitter) {
