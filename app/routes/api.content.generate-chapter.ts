@@ -48,12 +48,16 @@ export const action = apiRoute({
         );
       case 'timed_out':
         return json(
-          { error: 'timeout', message: result.message, job_id: result.jobId, status_url: `/api/jobs/${result.jobId}` },
+          {
+            error: { code: 'timeout', message: result.message },
+            job_id: result.jobId,
+            status_url: `/api/jobs/${result.jobId}`,
+          },
           { status: 504, headers: routeHeaders(result.decision) },
         );
       case 'failed':
         return json(
-          { error: result.code, message: result.message, job_id: result.jobId },
+          { error: { code: result.code, message: result.message }, job_id: result.jobId },
           { status: 502, headers: routeHeaders(result.decision) },
         );
     }

@@ -57,8 +57,7 @@ describe('cross-site requests against the running server', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(await anonymous.json()).toMatchObject({
-      error: 'unauthorized',
-      message: expect.stringMatching(/^Missing or invalid token/),
+      error: { code: 'unauthorized', message: expect.stringMatching(/^Missing or invalid token/) },
     });
 
     const signIn = await post('/sign-in', { email: demoEmail('admin'), password: DEMO_PASSWORD }, { Origin: app.url });
