@@ -13,7 +13,7 @@ import express from 'express';
 
 import { describeDatabase, openDatabase } from './app/server/db/open.server';
 import { ensureInitialStaff } from './app/server/auth/bootstrap.server';
-import { CROSS_SITE_MESSAGE, isSameOriginRequest } from './app/server/auth/same-origin.server';
+import { CROSS_SITE_MESSAGE, isCookielessApiRequest, isSameOriginRequest } from './app/server/auth/same-origin.server';
 import { securityHeaders } from './app/server/security-headers.server';
 import { migrate } from './app/server/db/migrate.server';
 import { isEmpty, seed } from './app/server/db/seed.server';
@@ -127,7 +127,8 @@ async function main() {
       fetchSite: req.get('sec-fetch-site') ?? null,
       expectedOrigin: env.APP_ORIGIN ? new URL(env.APP_ORIGIN).origin : `${req.protocol}://${req.get('host')}`,
     };
-    if (isSameOriginRequest(facts) || req.get('authorization')) return next();
+    if (isSameOriginRequest(facts) || req.get('authorization') || isCookielessApiRequest(req.path, req.get('cookie')))
+      return next();
     res.status(403).type('text/plain').send(CROSS_SITE_MESSAGE);
   });
   app.all('*', createRequestHandler({ build, mode: build.mode }));

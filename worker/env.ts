@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { PricesOverrideSetting } from '../app/domain/prices';
+
 /**
  * The standalone worker's configuration (`npm run worker`, the Cloud Run image), parsed once.
  * `process.env` is read nowhere else in the worker.
@@ -42,6 +44,8 @@ const schema = z.object({
     ),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.url({ message: 'must be a URL' }).optional(),
+  /** JSON merged over the default price table, as the app reads it (app/domain/prices.ts). */
+  PRICES_OVERRIDE: PricesOverrideSetting,
 });
 
 export type WorkerEnv = z.infer<typeof schema>;

@@ -2,6 +2,7 @@
  * `npm run worker` and the Cloud Run image: claims jobs from PostgreSQL and generates them.
  * Wakes on POST /wake (Cloud Run's dispatch), on NOTIFY of new jobs, and at start.
  */
+import { pricesFrom } from '../app/domain/prices';
 import { openPostgres } from '../app/server/db/postgres.server';
 import { parseWorkerEnv } from './env';
 import { selectGenerator } from '../app/server/generators/select.server';
@@ -38,6 +39,7 @@ async function main() {
   const runner = new JobRunner({
     db,
     generator,
+    prices: pricesFrom(env.PRICES_OVERRIDE),
     concurrency: env.WORKER_CONCURRENCY,
     leaseSeconds: env.WORKER_LEASE_SECONDS,
     onOutcome: metrics.observe,

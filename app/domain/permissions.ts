@@ -44,10 +44,6 @@ export function can(role: Role, action: Action): boolean {
   return GRANTS[role].has(action);
 }
 
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
-
 /** What an API token may be allowed to do, and the permission each scope stands for. */
 export const TOKEN_SCOPES = ['submit', 'read', 'cancel'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];

@@ -179,6 +179,28 @@ export function vercelCostMicros(table: PriceTable, durationMs: number): number 
   return Math.round(usd * 1_000_000);
 }
 
+/**
+ * PRICES_OVERRIDE as both env modules (app and worker) read it: JSON, parsed at start-up, so an
+ * edge job and a cloud job are priced from the same table.
+ */
+export const PricesOverrideSetting = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (!value) return undefined;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  });
+
+/** The price table a process uses: the defaults, with PRICES_OVERRIDE merged over them when set. */
+export function pricesFrom(override: unknown): PriceTable {
+  return override === undefined ? DEFAULT_PRICES : withPriceOverrides(DEFAULT_PRICES, override);
+}
+
 /** Deep-merges a partial override (from configuration) into a price table and validates it. */
 export function withPriceOverrides(table: PriceTable, override: unknown): PriceTable {
   const merged = deepMerge(table, override);

@@ -1,44 +1,42 @@
-import { json, type LoaderFunctionArgs } from '@remix-run/node';
-import { z } from 'zod';
+import { json } from '@remix-run/node';
 
-import { requireApiCaller } from '~/server/auth/auth.server';
+import { apiRoute } from '~/server/api-route.server';
 import { apiError } from '~/server/http.server';
 import { presentChapter } from '~/server/presenters/chapter.server';
-import { getRuntime } from '~/server/runtime.server';
 
 /**
  * GET /api/chapters/:id — an edge read, answered at once from the database: the current content
  * and version. The ETag names the version, so a client (or CDN) revalidates with a 304 until a
  * new version is written; private because the caller is authenticated.
  */
-export async function loader({ request, params }: LoaderFunctionArgs) {
-  await requireApiCaller(request, 'jobs.view');
-  const id = z.uuid().safeParse(params.chapterId);
-  if (!id.success) return apiError(404, 'not_found', 'No chapter has this id.');
-  const { db } = await getRuntime();
-  const chapter = await presentChapter(db, id.data);
-  if (!chapter) return apiError(404, 'not_found', 'No chapter has this id.');
-  const etag = `W/"chapter-${chapter.id}-v${chapter.contentVersion}"`;
-  const headers = {
-    ETag: etag,
-    'Cache-Control': 'private, max-age=0, stale-while-revalidate=60',
-    Vary: 'Authorization, Cookie',
-  };
-  const ifNoneMatch = request.headers.get('if-none-match');
-  if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag)) {
-    return new Response(null, { status: 304, headers });
-  }
-  return json(
-    {
-      chapter_id: chapter.id,
-      course_title: chapter.courseTitle,
-      position: chapter.position,
-      title: chapter.title,
-      outline: chapter.outline,
-      version: chapter.contentVersion,
-      content: chapter.content,
-      updated_at: chapter.contentUpdatedAt,
-    },
-    { headers },
-  );
-}
+export const loader = apiRoute({
+  permission: 'jobs.view',
+  id: { param: 'chapterId', notFound: 'No chapter has this id.' },
+  handle: async ({ request, id, runtime }) => {
+    const chapter = await presentChapter(runtime.db, id);
+    if (!chapter) return apiError(404, 'not_found', 'No chapter has this id.');
+    const etag = `W/"chapter-${chapter.id}-v${chapter.contentVersion}"`;
+    const headers = {
+      ETag: etag,
+      'Cache-Control': 'private, max-age=0, stale-while-revalidate=60',
+      Vary: 'Authorization, Cookie',
+    };
+    const ifNoneMatch = request.headers.get('if-none-match');
+    if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag)) {
+      return new Response(null, { status: 304, headers });
+    }
+    return json(
+      {
+        chapter_id: chapter.id,
+        course_title: chapter.courseTitle,
+        position: chapter.position,
+        title: chapter.title,
+        outline: chapter.outline,
+        version: chapter.contentVersion,
+        content: chapter.content,
+        updated_at: chapter.contentUpdatedAt,
+      },
+      { headers },
+    );
+  },
+});

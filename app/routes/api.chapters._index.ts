@@ -1,10 +1,9 @@
-import { json, type LoaderFunctionArgs } from '@remix-run/node';
+import { json } from '@remix-run/node';
 import { z } from 'zod';
 
-import { requireApiCaller } from '~/server/auth/auth.server';
+import { apiRoute } from '~/server/api-route.server';
 import { apiError } from '~/server/http.server';
 import { presentChapterList, type ChapterCursor } from '~/server/presenters/chapter-list.server';
-import { getRuntime } from '~/server/runtime.server';
 
 export const MAX_CHAPTERS_PER_PAGE = 200;
 const DEFAULT_CHAPTERS_PER_PAGE = 50;
@@ -65,43 +64,44 @@ const KNOWN_PARAMS = new Set(Object.keys(QuerySchema.shape));
  * staff session): filter by course (id or slug) and title, a page at a time. `next` is the URL of
  * the following page, or null on the last one.
  */
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireApiCaller(request, 'jobs.view');
-  const url = new URL(request.url);
-  const fields: Record<string, string[]> = {};
-  const raw: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) {
-    if (!KNOWN_PARAMS.has(name)) fields[name] = [`unknown parameter; use ${[...KNOWN_PARAMS].join(', ')}`];
-    else if (name in raw) fields[name] = ['given more than once'];
-    else raw[name] = value;
-  }
-  const parsed = QuerySchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) (fields[String(issue.path[0])] ??= []).push(issue.message);
-  }
-  if (!parsed.success || Object.keys(fields).length > 0) {
-    return apiError(400, 'invalid_request', 'The query has invalid parameters.', fields);
-  }
-  const { course, q, after } = parsed.data;
-  const limit = parsed.data.limit ?? DEFAULT_CHAPTERS_PER_PAGE;
-  const { db } = await getRuntime();
-  const result = await presentChapterList(db, { course, q, limit, after });
-  if (result.kind === 'unknown_course') {
-    return apiError(404, 'unknown_course', `No course has the id or slug "${course}".`, {
-      course: [`no such course; courses: ${result.courses.join(', ')}`],
-    });
-  }
-  let next: string | null = null;
-  if (result.next) {
-    const nextParams = new URLSearchParams();
-    if (course !== undefined) nextParams.set('course', course);
-    if (q !== undefined) nextParams.set('q', q);
-    nextParams.set('limit', String(limit));
-    nextParams.set('after', encodeCursor(result.next));
-    next = `/api/chapters?${nextParams}`;
-  }
-  return json({ chapters: result.chapters, next }, { headers: { 'Cache-Control': 'private, no-store' } });
-}
+export const loader = apiRoute({
+  permission: 'jobs.view',
+  handle: async ({ request, runtime }) => {
+    const url = new URL(request.url);
+    const fields: Record<string, string[]> = {};
+    const raw: Record<string, string> = {};
+    for (const [name, value] of url.searchParams) {
+      if (!KNOWN_PARAMS.has(name)) fields[name] = [`unknown parameter; use ${[...KNOWN_PARAMS].join(', ')}`];
+      else if (name in raw) fields[name] = ['given more than once'];
+      else raw[name] = value;
+    }
+    const parsed = QuerySchema.safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) (fields[String(issue.path[0])] ??= []).push(issue.message);
+    }
+    if (!parsed.success || Object.keys(fields).length > 0) {
+      return apiError(400, 'invalid_request', 'The query has invalid parameters.', fields);
+    }
+    const { course, q, after } = parsed.data;
+    const limit = parsed.data.limit ?? DEFAULT_CHAPTERS_PER_PAGE;
+    const result = await presentChapterList(runtime.db, { course, q, limit, after });
+    if (result.kind === 'unknown_course') {
+      return apiError(404, 'unknown_course', `No course has the id or slug "${course}".`, {
+        course: [`no such course; courses: ${result.courses.join(', ')}`],
+      });
+    }
+    let next: string | null = null;
+    if (result.next) {
+      const nextParams = new URLSearchParams();
+      if (course !== undefined) nextParams.set('course', course);
+      if (q !== undefined) nextParams.set('q', q);
+      nextParams.set('limit', String(limit));
+      nextParams.set('after', encodeCursor(result.next));
+      next = `/api/chapters?${nextParams}`;
+    }
+    return json({ chapters: result.chapters, next }, { headers: { 'Cache-Control': 'private, no-store' } });
+  },
+});
 
 function encodeCursor(cursor: ChapterCursor): string {
   return Buffer.from(JSON.stringify({ s: cursor.slug, p: cursor.position })).toString('base64url');

@@ -1,21 +1,20 @@
-import { json, type ActionFunctionArgs } from '@remix-run/node';
-import { z } from 'zod';
+import { json } from '@remix-run/node';
 
-import { requireApiCaller } from '~/server/auth/auth.server';
+import { apiRoute } from '~/server/api-route.server';
 import { apiError } from '~/server/http.server';
-import { getRuntime } from '~/server/runtime.server';
-import { cancelJobService } from '~/server/services/job-control.server';
+import { cancelJobs } from '~/server/services/job-control.server';
 
 /** POST /api/jobs/:id/cancel — 200 when cancelled, 202 when the running generation is being stopped. */
-export async function action({ request, params }: ActionFunctionArgs) {
-  const caller = await requireApiCaller(request, 'jobs.cancel');
-  const id = z.uuid().safeParse(params.jobId);
-  if (!id.success) return apiError(404, 'not_found', 'No job has this id.');
-  const { db } = await getRuntime();
-  const result = await cancelJobService(db, caller.actor, id.data);
-  if (!result.ok) return apiError(result.reason === 'not_found' ? 404 : 409, result.reason, result.message);
-  return json(
-    { job_id: id.data, status: result.status, message: result.message },
-    { status: result.status === 'cancelled' ? 200 : 202 },
-  );
-}
+export const action = apiRoute({
+  permission: 'jobs.cancel',
+  id: { param: 'jobId', notFound: 'No job has this id.' },
+  handle: async ({ id, caller, runtime }) => {
+    const [outcome] = (await cancelJobs(runtime, caller, [id])).outcomes;
+    if (outcome.kind === 'not_found' || outcome.kind === 'conflict')
+      return apiError(outcome.kind === 'not_found' ? 404 : 409, outcome.kind, outcome.message);
+    return json(
+      { job_id: id, status: outcome.status, message: outcome.message },
+      { status: outcome.kind === 'cancelled' ? 200 : 202 },
+    );
+  },
+});

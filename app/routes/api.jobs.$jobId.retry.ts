@@ -1,22 +1,20 @@
-import { json, type ActionFunctionArgs } from '@remix-run/node';
-import { z } from 'zod';
+import { json } from '@remix-run/node';
 
-import { requireApiCaller } from '~/server/auth/auth.server';
+import { apiRoute } from '~/server/api-route.server';
 import { apiError } from '~/server/http.server';
-import { getRuntime } from '~/server/runtime.server';
-import { retryJobService } from '~/server/services/job-control.server';
+import { retryJobs } from '~/server/services/job-control.server';
 
 /** POST /api/jobs/:id/retry — queue a failed or cancelled job again. */
-export async function action({ request, params }: ActionFunctionArgs) {
-  const caller = await requireApiCaller(request, 'jobs.retry');
-  const id = z.uuid().safeParse(params.jobId);
-  if (!id.success) return apiError(404, 'not_found', 'No job has this id.');
-  const runtime = await getRuntime();
-  const result = await retryJobService(runtime.db, caller.actor, id.data);
-  if (!result.ok) return apiError(result.reason === 'not_found' ? 404 : 409, result.reason, result.message);
-  runtime.wakeWorker();
-  return json(
-    { job_id: id.data, status: result.status, status_url: `/api/jobs/${id.data}`, message: result.message },
-    { status: 202 },
-  );
-}
+export const action = apiRoute({
+  permission: 'jobs.retry',
+  id: { param: 'jobId', notFound: 'No job has this id.' },
+  handle: async ({ id, caller, runtime }) => {
+    const [outcome] = (await retryJobs(runtime, caller, [id])).outcomes;
+    if (outcome.kind === 'not_found' || outcome.kind === 'conflict')
+      return apiError(outcome.kind === 'not_found' ? 404 : 409, outcome.kind, outcome.message);
+    return json(
+      { job_id: id, status: outcome.status, status_url: `/api/jobs/${id}`, message: outcome.message },
+      { status: 202 },
+    );
+  },
+});

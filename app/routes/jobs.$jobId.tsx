@@ -16,7 +16,7 @@ import { requirePermission } from '~/server/auth/auth.server';
 import { readForm } from '~/server/http.server';
 import { presentJobDetail } from '~/server/presenters/job-status.server';
 import { getRuntime } from '~/server/runtime.server';
-import { cancelJobService, retryJobService } from '~/server/services/job-control.server';
+import { cancelJobs, retryJobs } from '~/server/services/job-control.server';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data?.detail.job.chapter_title ?? 'Job'} · Jobs · Switchyard` },
@@ -41,13 +41,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (!id.success || (intent !== 'cancel' && intent !== 'retry'))
     return json({ ok: false, message: 'Unknown action.' }, { status: 400 });
   const staff = await requirePermission(request, intent === 'cancel' ? 'jobs.cancel' : 'jobs.retry');
-  const runtime = await getRuntime();
-  const result =
-    intent === 'cancel'
-      ? await cancelJobService(runtime.db, staff.email, id.data)
-      : await retryJobService(runtime.db, staff.email, id.data);
-  if (result.ok && intent === 'retry') runtime.wakeWorker();
-  return json({ ok: result.ok, message: result.message }, { status: result.ok ? 200 : 409 });
+  const control = intent === 'cancel' ? cancelJobs : retryJobs;
+  const { outcomes, changed } = await control(await getRuntime(), { actor: staff.email }, [id.data]);
+  return json({ ok: changed > 0, message: outcomes[0].message }, { status: changed > 0 ? 200 : 409 });
 }
 
 const ms = (value: number | null) =>

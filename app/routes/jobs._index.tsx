@@ -26,7 +26,7 @@ import { requirePermission } from '~/server/auth/auth.server';
 import { badSearchParams, readForm, readSearchParams } from '~/server/http.server';
 import { presentJobFilterOptions, presentJobList } from '~/server/presenters/job-list.server';
 import { getRuntime } from '~/server/runtime.server';
-import { cancelJobService, retryJobService } from '~/server/services/job-control.server';
+import { cancelJobs, retryJobs } from '~/server/services/job-control.server';
 
 export const meta: MetaFunction = () => [{ title: 'Jobs · Switchyard' }];
 
@@ -56,22 +56,12 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!parsed.success)
     return json({ ok: false, message: parsed.error.issues.map((issue) => issue.message).join(' ') }, { status: 400 });
   const staff = await requirePermission(request, parsed.data.intent === 'cancel' ? 'jobs.cancel' : 'jobs.retry');
-  const runtime = await getRuntime();
-  let done = 0;
-  let skipped = 0;
-  for (const id of parsed.data.ids) {
-    const result =
-      parsed.data.intent === 'cancel'
-        ? await cancelJobService(runtime.db, staff.email, id)
-        : await retryJobService(runtime.db, staff.email, id);
-    if (result.ok) done += 1;
-    else skipped += 1;
-  }
-  if (parsed.data.intent === 'retry' && done > 0) runtime.wakeWorker();
+  const control = parsed.data.intent === 'cancel' ? cancelJobs : retryJobs;
+  const { changed, skipped } = await control(await getRuntime(), { actor: staff.email }, parsed.data.ids);
   const verb = parsed.data.intent === 'cancel' ? 'Cancelled or stopping' : 'Queued again';
   return json({
     ok: true,
-    message: `${verb}: ${done} job(s).${skipped ? ` ${skipped} skipped (already finished or not retryable).` : ''}`,
+    message: `${verb}: ${changed} job(s).${skipped ? ` ${skipped} skipped (already finished or not retryable).` : ''}`,
   });
 }
 

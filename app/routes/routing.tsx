@@ -15,7 +15,7 @@ import { requirePermission } from '~/server/auth/auth.server';
 import { readForm } from '~/server/http.server';
 import { presentRouting } from '~/server/presenters/routing.server';
 import { getRuntime } from '~/server/runtime.server';
-import { publishRoutingVersion, revertToVersion, saveRoutingVersion } from '~/server/services/routing-control.server';
+import { changeRouting, type RoutingChange } from '~/server/services/routing-control.server';
 
 export const meta: MetaFunction = () => [{ title: 'Routing · Switchyard' }];
 
@@ -29,65 +29,32 @@ type ActionResult = { ok: boolean; message: string; fields?: Record<string, stri
 export async function action({ request }: ActionFunctionArgs) {
   const form = await readForm(request);
   const intent = String(form.get('intent'));
-  const runtime = await getRuntime();
-  const version = int4Text.pipe(int4.min(1)).safeParse(form.get('version'));
-
-  if (intent === 'publish' || intent === 'revert') {
-    const staff = await requirePermission(request, 'routing.publish');
-    if (!version.success) return json<ActionResult>({ ok: false, message: 'Choose a version.' }, { status: 400 });
-    const result =
-      intent === 'publish'
-        ? await publishRoutingVersion(runtime, staff.email, version.data)
-        : await revertToVersion(runtime, staff.email, version.data);
-    return json<ActionResult>(result, { status: result.ok ? 200 : result.status });
-  }
-
   const staff = await requirePermission(request, intent === 'save' ? 'routing.edit' : 'routing.publish');
-  const publishToo = intent === 'save-publish';
+  const change = routingChangeFrom(intent, form);
+  if ('problem' in change) return json<ActionResult>({ ok: false, message: change.problem }, { status: 400 });
+  const result = await changeRouting(await getRuntime(), staff.email, change);
+  if (result.ok) return json<ActionResult>({ ok: true, message: result.message });
+  const status = result.kind === 'invalid' ? 400 : result.status;
+  return json<ActionResult>(
+    { ok: false, message: result.message, fields: result.kind === 'invalid' ? result.fields : undefined },
+    { status },
+  );
+}
+
+/** The form's intent as a routing change, or the problem with the form. */
+function routingChangeFrom(intent: string, form: FormData): RoutingChange | { problem: string } {
   const comment = String(form.get('comment') ?? '').trim();
-  if (intent === 'kill-switch') {
-    if (form.get('confirm') !== 'yes')
-      return json<ActionResult>({ ok: false, message: 'Confirm the kill switch to flip it.' }, { status: 400 });
-    const { editing } = await presentRouting(runtime);
-    const enable = form.get('hybridEnabled') === 'true';
-    const saved = await saveRoutingVersion(
-      runtime.db,
-      staff.email,
-      { ...editing.config, hybridEnabled: enable },
-      comment || (enable ? 'Kill switch off: hybrid routing on' : 'Kill switch on: all generation at the edge'),
-    );
-    if (!saved.ok)
-      return json<ActionResult>({ ok: false, message: 'The current config does not validate.' }, { status: 400 });
-    const published = await publishRoutingVersion(runtime, staff.email, saved.version);
-    return json<ActionResult>(published, { status: published.ok ? 200 : 502 });
+  if (intent === 'publish' || intent === 'revert') {
+    const version = int4Text.pipe(int4.min(1)).safeParse(form.get('version'));
+    return version.success ? { kind: intent, version: version.data } : { problem: 'Choose a version.' };
   }
-  if (intent !== 'save' && !publishToo)
-    return json<ActionResult>({ ok: false, message: `Unknown action "${intent}".` }, { status: 400 });
-  if (!comment)
-    return json<ActionResult>(
-      { ok: false, message: 'Say why in a comment.', fields: { comment: ['Say why you change the routing.'] } },
-      { status: 400 },
-    );
-  const saved = await saveRoutingVersion(runtime.db, staff.email, configFromForm(form), comment);
-  if (!saved.ok)
-    return json<ActionResult>(
-      { ok: false, message: 'The config was not saved: fix the highlighted fields.', fields: saved.fields },
-      { status: 400 },
-    );
-  if (publishToo) {
-    const published = await publishRoutingVersion(runtime, staff.email, saved.version);
-    return json<ActionResult>(
-      {
-        ...published,
-        message: `Saved version ${saved.version} (${saved.diff.length} change(s)). ${published.message}`,
-      },
-      { status: published.ok ? 200 : 502 },
-    );
-  }
-  return json<ActionResult>({
-    ok: true,
-    message: `Saved version ${saved.version} as a draft with ${saved.diff.length} change(s). Publish it to make it live.`,
-  });
+  if (intent === 'kill-switch')
+    return form.get('confirm') === 'yes'
+      ? { kind: 'kill_switch', hybridEnabled: form.get('hybridEnabled') === 'true', comment }
+      : { problem: 'Confirm the kill switch to flip it.' };
+  if (intent === 'save' || intent === 'save-publish')
+    return { kind: 'save', config: configFromForm(form), comment, publish: intent === 'save-publish' };
+  return { problem: `Unknown action "${intent}".` };
 }
 
 export default function RoutingPage() {

@@ -5,14 +5,13 @@ import { useMemo, useState, type ChangeEvent } from 'react';
 import { formatMicros } from '~/components/format';
 import { batchSelection, describeSelection, parseChapterIdsCsv } from '~/domain/csv-ids';
 import { DEFAULT_MODEL, estimateMaxCostMicros, knownModels } from '~/domain/prices';
-import { batchDecision } from '~/domain/routing';
 import { BatchGenerateSchema, DEFAULT_MAX_TOKENS, fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
 import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
 import { readForm } from '~/server/http.server';
 import { presentCatalog } from '~/server/presenters/catalog.server';
 import { getRuntime } from '~/server/runtime.server';
-import { decideRoute, generateAtEdge, queueBatch, queueChapter } from '~/server/services/submit.server';
+import { submitGeneration } from '~/server/services/submit.server';
 
 export const meta: MetaFunction = () => [{ title: 'Queue chapters · Switchyard' }];
 
@@ -31,7 +30,6 @@ type ActionResult = {
 
 export async function action({ request }: ActionFunctionArgs) {
   const staff = await requirePermission(request, 'jobs.submit');
-  const runtime = await getRuntime();
   const form = await readForm(request);
   const submitter = { actor: staff.email, scope: `staff:${staff.id}` };
   const options = {
@@ -40,73 +38,53 @@ export async function action({ request }: ActionFunctionArgs) {
     ...(form.get('priority') ? { priority: String(form.get('priority')) } : {}),
     idempotency_key: String(form.get('idempotency_key') || '') || undefined,
   };
-  const catalog = await presentCatalog(runtime.db);
-  const courseOf = new Map(
-    catalog.flatMap((course) => course.chapters.map((chapter) => [chapter.id, course.id] as const)),
-  );
 
   if (form.get('mode') === 'single') {
     const parsed = GenerateChapterSchema.safeParse({ chapter_id: String(form.get('chapter_id') ?? ''), ...options });
-    if (!parsed.success)
+    if (!parsed.success) return fieldsAnswer(fieldErrors(parsed.error));
+    const result = await submitGeneration(await getRuntime(), submitter, { kind: 'chapter', input: parsed.data });
+    if (result.kind === 'unknown_chapters')
       return json<ActionResult>(
-        { ok: false, message: 'Check the highlighted fields.', fields: fieldErrors(parsed.error) },
-        { status: 400 },
-      );
-    const course = courseOf.get(parsed.data.chapter_id);
-    if (!course)
-      return json<ActionResult>(
-        { ok: false, message: 'That chapter no longer exists.', fields: { chapter_id: ['no chapter has this id'] } },
+        { ok: false, message: 'That chapter no longer exists.', fields: result.fields },
         { status: 422 },
       );
-    const decision = await decideRoute(runtime, '/api/content/generate-chapter', {
-      chapter: parsed.data.chapter_id,
-      course,
-      user: staff.email,
-    });
-    if (decision.destination === 'cloud') {
-      const queued = await queueChapter(runtime, submitter, parsed.data, decision);
-      if (queued.kind === 'idempotency_key_reused') return keyReusedAnswer(queued.message);
-      return redirect(paths.job(queued.jobId));
-    }
-    const { jobId } = await generateAtEdge(runtime, submitter, parsed.data, decision);
-    return redirect(paths.job(jobId));
+    if (result.kind === 'idempotency_key_reused') return keyReusedAnswer(result.message);
+    // Queued, or generated here at the edge (whatever its outcome): the job page shows it.
+    return redirect(paths.job(result.jobId));
   }
 
-  const picked = form.getAll('chapter_ids').map(String);
-  const csv = parseChapterIdsCsv(String(form.get('csv') ?? ''), new Set(courseOf.keys()));
-  if (csv.errors.length > 0) {
-    return json<ActionResult>(
-      {
-        ok: false,
-        message: `${csv.errors.length} line(s) of the pasted ids are wrong; nothing was queued.`,
-        csvErrors: csv.errors,
-      },
-      { status: 400 },
-    );
-  }
-  const { ids } = batchSelection(picked, csv);
+  // Which chapters exist is the use case's check; here only the lines' form is.
+  const csvText = String(form.get('csv') ?? '');
+  const csv = parseChapterIdsCsv(csvText);
+  if (csv.errors.length > 0) return csvAnswer(csv.errors, 400);
+  const { ids } = batchSelection(form.getAll('chapter_ids').map(String), csv);
   const parsed = BatchGenerateSchema.safeParse({
     chapter_ids: ids,
     name: String(form.get('name') || '') || undefined,
     ...options,
   });
-  if (!parsed.success)
-    return json<ActionResult>(
-      { ok: false, message: 'Check the highlighted fields.', fields: fieldErrors(parsed.error) },
-      { status: 400 },
-    );
-  // Like the API, a batch is always queued, never generated inside this request.
-  const decision = batchDecision(
-    await decideRoute(runtime, '/api/content/batch-generate', {
-      chapter: ids[0],
-      course: courseOf.get(ids[0]),
-      user: staff.email,
-    }),
-  );
-  const queued = await queueBatch(runtime, submitter, parsed.data, decision);
-  if (queued.kind === 'idempotency_key_reused') return keyReusedAnswer(queued.message);
-  return redirect(paths.batch(queued.batchId));
+  if (!parsed.success) return fieldsAnswer(fieldErrors(parsed.error));
+  const result = await submitGeneration(await getRuntime(), submitter, { kind: 'batch', input: parsed.data });
+  if (result.kind === 'unknown_chapters') {
+    const unknown = new Set(result.unknownIds);
+    // The pasted lines that name a missing chapter, by line number, as the page's own check shows them.
+    const lines = parseChapterIdsCsv(csvText, new Set(ids.filter((id) => !unknown.has(id)))).errors;
+    return lines.length > 0
+      ? csvAnswer(lines, 422)
+      : json<ActionResult>({ ok: false, message: result.message, fields: result.fields }, { status: 422 });
+  }
+  if (result.kind === 'idempotency_key_reused') return keyReusedAnswer(result.message);
+  return redirect(paths.batch(result.batchId));
 }
+
+const fieldsAnswer = (fields: Record<string, string[]>) =>
+  json<ActionResult>({ ok: false, message: 'Check the highlighted fields.', fields }, { status: 400 });
+
+const csvAnswer = (csvErrors: NonNullable<ActionResult['csvErrors']>, status: number) =>
+  json<ActionResult>(
+    { ok: false, message: `${csvErrors.length} line(s) of the pasted ids are wrong; nothing was queued.`, csvErrors },
+    { status },
+  );
 
 const keyReusedAnswer = (message: string) =>
   json<ActionResult>({ ok: false, message, fields: { idempotency_key: [message] } }, { status: 422 });

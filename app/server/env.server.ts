@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { PricesOverrideSetting } from '~/domain/prices';
+
 /**
  * The app's configuration, parsed once from the environment. `process.env` is read nowhere
  * else in the app. Every variable is documented in the README's configuration table.
@@ -62,18 +64,7 @@ const schema = z.object({
   /** Tests and emulators only: the Cloud Run Admin API endpoint as http://host:port. */
   CLOUD_RUN_API_ENDPOINT: z.url().optional(),
   /** JSON merged over the default price table (app/domain/prices.ts), e.g. {"cloudRun":{"vcpus":1}}. */
-  PRICES_OVERRIDE: z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      if (!value) return undefined;
-      try {
-        return JSON.parse(value) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-        return z.NEVER;
-      }
-    }),
+  PRICES_OVERRIDE: PricesOverrideSetting,
 
   /** The app's public origin (https://switchyard.example.com); mutating requests must come from it. */
   APP_ORIGIN: z.url({ message: 'must be an origin such as https://switchyard.example.com' }).optional(),

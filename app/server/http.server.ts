@@ -3,13 +3,19 @@ import { json } from '@remix-run/node';
 import { findUnstorableText, isStorableText, UNSTORABLE_TEXT_MESSAGE } from '~/domain/input';
 
 /**
- * The JSON error every API route answers with: a stable code for programs and a message for
- * people, plus per-field problems where input was wrong.
+ * The JSON error every API route answers with, `{error: {code, message, fields?}}`: a stable
+ * code for programs and a message for people, plus per-field problems where input was wrong.
  */
-export function apiError(status: number, code: string, message: string, fields?: Record<string, string[]>): Response {
+export function apiError(
+  status: number,
+  code: string,
+  message: string,
+  fields?: Record<string, string[]>,
+  headers: Record<string, string> = {},
+): Response {
   return json(
-    { error: code, message, ...(fields ? { fields } : {}) },
-    { status, headers: { 'Cache-Control': 'no-store' } },
+    { error: { code, message, ...(fields ? { fields } : {}) } },
+    { status, headers: { 'Cache-Control': 'no-store', ...headers } },
   );
 }
 

@@ -213,11 +213,20 @@ export async function releaseJob(
 }
 
 export async function cancelJob(db: Queryable, jobId: string, actor: string): Promise<JobStatus | null> {
-  const [row] = await db.query<{ status: JobStatus | null }>('select public.cancel_job($1, $2) as status', [
-    jobId,
-    actor,
-  ]);
-  return row.status;
+  const [outcome] = await cancelJobs(db, [jobId], actor);
+  return outcome.status;
+}
+
+/** What one bulk call did to one job; both statuses are null when no job has the id. */
+export interface JobOutcome {
+  job_id: string;
+  previous_status: JobStatus | null;
+  status: JobStatus | null;
+}
+
+/** Cancels any number of jobs in one statement; one outcome per distinct id, in request order. */
+export function cancelJobs(db: Queryable, jobIds: string[], actor: string): Promise<JobOutcome[]> {
+  return db.query<JobOutcome>('select * from public.cancel_jobs($1::uuid[], $2)', [jobIds, actor]);
 }
 
 export async function cancelBatch(
@@ -233,11 +242,13 @@ export async function cancelBatch(
 }
 
 export async function retryJob(db: Queryable, jobId: string, actor: string): Promise<JobStatus | null> {
-  const [row] = await db.query<{ status: JobStatus | null }>('select public.retry_job($1, $2) as status', [
-    jobId,
-    actor,
-  ]);
-  return row.status;
+  const [outcome] = await retryJobs(db, [jobId], actor);
+  return outcome.status;
+}
+
+/** Queues any number of failed or cancelled jobs again in one statement; outcomes as cancelJobs. */
+export function retryJobs(db: Queryable, jobIds: string[], actor: string): Promise<JobOutcome[]> {
+  return db.query<JobOutcome>('select * from public.retry_jobs($1::uuid[], $2)', [jobIds, actor]);
 }
 
 export function reapExpiredLeases(db: Queryable): Promise<{ job_id: string; status: JobStatus }[]> {

@@ -1,5 +1,5 @@
 import type { ChapterGenerator } from '~/domain/generation';
-import { DEFAULT_PRICES, withPriceOverrides, type PriceTable } from '~/domain/prices';
+import { pricesFrom, type PriceTable } from '~/domain/prices';
 
 import { openDatabase } from './db/open.server';
 import type { Database } from './db/port.server';
@@ -50,7 +50,7 @@ export function createRuntime(env: AppEnv, db: Database, localWake?: () => void)
     env,
     db,
     generator: selectGenerator(env),
-    prices: env.PRICES_OVERRIDE ? withPriceOverrides(DEFAULT_PRICES, env.PRICES_OVERRIDE) : DEFAULT_PRICES,
+    prices: pricesFrom(env.PRICES_OVERRIDE),
     edgeConfig:
       env.EDGE_CONFIG && env.VERCEL_API_TOKEN
         ? createEdgeConfigStore({

@@ -47,4 +47,27 @@ describe('cross-site requests against the running server', () => {
     expect(sameSite.status).toBe(200);
     expect(await sameSite.text()).toContain('Added csrf@example.com');
   });
+
+  it('tells an API caller without credentials 401 "missing or invalid token" in JSON, and still refuses a cross-site one with a session', async () => {
+    const anonymous = await fetch(`${app.url}/api/content/generate-chapter`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: 'https://elsewhere.example' },
+      body: JSON.stringify({ chapter_id: '00000000-0000-4000-8000-000000000000' }),
+    });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(await anonymous.json()).toMatchObject({
+      error: { code: 'unauthorized', message: expect.stringMatching(/^Missing or invalid token/) },
+    });
+
+    const signIn = await post('/sign-in', { email: demoEmail('admin'), password: DEMO_PASSWORD }, { Origin: app.url });
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0];
+    const withSession = await fetch(`${app.url}/api/content/generate-chapter`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: 'https://evil.example', Cookie: cookie },
+      body: JSON.stringify({ chapter_id: '00000000-0000-4000-8000-000000000000' }),
+    });
+    expect(withSession.status).toBe(403);
+    expect(await withSession.text()).toContain('came from another site');
+  });
 });

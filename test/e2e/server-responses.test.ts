@@ -53,7 +53,7 @@ describe('the running server (npm start) in production', () => {
         body,
       });
       expect(response.status, `try ${i + 1}`).toBe(413);
-      expect(await response.json()).toMatchObject({ error: 'body_too_large' });
+      expect(await response.json()).toMatchObject({ error: { code: 'body_too_large' } });
     }
   });
 

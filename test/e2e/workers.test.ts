@@ -1,5 +1,6 @@
 import { inject } from 'vitest';
 
+import { cloudRunCostMicros, DEFAULT_PRICES, pricesFrom } from '../../app/domain/prices';
 import { reapExpiredLeases, submitJob } from '../../app/server/queue.server';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-stand-in';
 import { freePort, runEntry } from '../support/app-process';
@@ -108,5 +109,21 @@ describe.skipIf(!inject('postgresTemplateUrl'))('worker processes on PostgreSQL'
     expect(Date.now() - signalledAt).toBeLessThan(10_000);
     expect(await jobRow(test_.db, jobId)).toMatchObject({ status: 'pending', attempts: 0, lease_owner: null });
     expect(anthropic.requests[0].clientClosedAt).not.toBeNull();
+  });
+
+  it('prices its jobs with PRICES_OVERRIDE, as the app does', async () => {
+    anthropic.setDefault({ text: ['# Ch\n', 'priced'], delayMs: 20 });
+    const override = { cloudRun: { usdPerVcpuSecond: 1, usdPerGibSecond: 1 } };
+    await startWorker({ PRICES_OVERRIDE: JSON.stringify(override) });
+    const { jobId } = await submitJob(test_.db, newJob(chapters[0]));
+    await expect.poll(async () => (await jobRow(test_.db, jobId)).status, { timeout: 15_000 }).toBe('succeeded');
+    const job = await jobRow(test_.db, jobId);
+    const busyMs = job.busy_ms as number;
+    expect(busyMs).toBeGreaterThan(0);
+    // busy_ms is stored rounded to the millisecond; the cost was computed before rounding.
+    const priced = pricesFrom(override);
+    expect(job.cost_cloud_run_micros).toBeGreaterThanOrEqual(cloudRunCostMicros(priced, busyMs - 1));
+    expect(job.cost_cloud_run_micros).toBeLessThanOrEqual(cloudRunCostMicros(priced, busyMs + 1));
+    expect(cloudRunCostMicros(DEFAULT_PRICES, busyMs + 1)).toBeLessThan(cloudRunCostMicros(priced, busyMs - 1));
   });
 });

@@ -83,15 +83,14 @@ describe.each(databaseTargets())('GET /api/chapters on $name', (target) => {
     ] as const) {
       const response = await get(query);
       expect(response.status, query).toBe(400);
-      const body = (await response.json()) as { error: string; fields: Record<string, string[]> };
-      expect(body.error).toBe('invalid_request');
-      expect(Object.keys(body.fields), query).toContain(field);
+      const { error } = (await response.json()) as { error: { code: string; fields: Record<string, string[]> } };
+      expect(error.code).toBe('invalid_request');
+      expect(Object.keys(error.fields), query).toContain(field);
     }
     const unknown = await get('?course=no-such-course');
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({
-      error: 'unknown_course',
-      fields: { course: [expect.stringContaining('intro-to-typescript')] },
+      error: { code: 'unknown_course', fields: { course: [expect.stringContaining('intro-to-typescript')] } },
     });
   });
 

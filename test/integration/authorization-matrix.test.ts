@@ -205,10 +205,10 @@ describe.each(databaseTargets())('authorization matrix on $name', (target) => {
         expect(location).not.toMatch(/^\/sign-in/);
       } else if (subject.kind === 'role') {
         expect(status).toBe(403);
-        if (route.api) expect(await response.json()).toMatchObject({ error: 'forbidden' });
+        if (route.api) expect(await response.json()).toMatchObject({ error: { code: 'forbidden' } });
       } else if (route.api) {
         expect(status).toBe(401);
-        expect(await response.json()).toMatchObject({ error: 'unauthorized' });
+        expect(await response.json()).toMatchObject({ error: { code: 'unauthorized' } });
       } else {
         expect(status).toBe(302);
         expect(location).toMatch(/^\/sign-in/);

@@ -91,9 +91,9 @@ describe.each(databaseTargets())('the input rule on $name', (target) => {
       const before = await counts();
       const response = await api(path, body(chapters.slice(0, 2)));
       expect(response.status).toBe(400);
-      const answer = (await response.json()) as { error: string; fields: Record<string, string[]> };
-      expect(answer.error).toBe('invalid_request');
-      expect(answer.fields[field]).toEqual(['must not contain NUL characters or unpaired UTF-16 surrogates']);
+      const { error } = (await response.json()) as { error: { code: string; fields: Record<string, string[]> } };
+      expect(error.code).toBe('invalid_request');
+      expect(error.fields[field]).toEqual(['must not contain NUL characters or unpaired UTF-16 surrogates']);
       expect(await counts()).toEqual(before);
     });
 
@@ -103,7 +103,8 @@ describe.each(databaseTargets())('the input rule on $name', (target) => {
         JSON.stringify({ chapter_id: chapters[0], max_tokens: 99999999999 }),
       );
       expect(response.status).toBe(400);
-      expect(((await response.json()) as { fields: Record<string, string[]> }).fields.max_tokens).toBeDefined();
+      const { error } = (await response.json()) as { error: { fields: Record<string, string[]> } };
+      expect(error.fields.max_tokens).toBeDefined();
     });
   });
 
@@ -128,9 +129,9 @@ describe.each(databaseTargets())('the input rule on $name', (target) => {
       for (const different of [{ chapter_id: chapters[1] }, { chapter_id: chapters[0], max_tokens: 100 }]) {
         const reused = await api('/api/content/generate-chapter', JSON.stringify(different), headers);
         expect(reused.status).toBe(422);
-        const answer = (await reused.json()) as { error: string; message: string };
-        expect(answer.error).toBe('idempotency_key_reused');
-        expect(answer.message).toMatch(/first used with a different request/);
+        const { error } = (await reused.json()) as { error: { code: string; message: string } };
+        expect(error.code).toBe('idempotency_key_reused');
+        expect(error.message).toMatch(/first used with a different request/);
         expect(reused.headers.get('idempotent-replayed')).toBeNull();
       }
       expect(await counts()).toEqual(before);
@@ -154,7 +155,7 @@ describe.each(databaseTargets())('the input rule on $name', (target) => {
       ]) {
         const reused = await api('/api/content/batch-generate', JSON.stringify(different));
         expect(reused.status).toBe(422);
-        expect(await reused.json()).toMatchObject({ error: 'idempotency_key_reused' });
+        expect(await reused.json()).toMatchObject({ error: { code: 'idempotency_key_reused' } });
       }
       expect(await counts()).toEqual(before);
     });

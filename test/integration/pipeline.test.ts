@@ -239,7 +239,9 @@ describe.each(databaseTargets())('the generation pipeline on $name', (target) =>
     const ids = Array.from({ length: 100 }, (_, i) => chapters[i % chapters.length]);
     const duplicates = await api('/api/content/batch-generate', { chapter_ids: ids });
     expect(duplicates.status).toBe(400);
-    expect(await duplicates.json()).toMatchObject({ fields: { chapter_ids: ['must not name a chapter twice'] } });
+    expect(await duplicates.json()).toMatchObject({
+      error: { fields: { chapter_ids: ['must not name a chapter twice'] } },
+    });
 
     const more = Array.from(
       { length: 88 },
@@ -262,8 +264,8 @@ describe.each(databaseTargets())('the generation pipeline on $name', (target) =>
   });
 
   it.each([
-    ['malformed JSON', '/api/content/generate-chapter', '{"chapter_id": ', {}, 400, { error: 'invalid_json' }],
-    ['a body that is not an object', '/api/content/generate-chapter', '[1,2]', {}, 400, { error: 'invalid_body' }],
+    ['malformed JSON', '/api/content/generate-chapter', '{"chapter_id": ', {}, 400, { code: 'invalid_json' }],
+    ['a body that is not an object', '/api/content/generate-chapter', '[1,2]', {}, 400, { code: 'invalid_body' }],
     [
       'wrong types',
       '/api/content/generate-chapter',
@@ -301,7 +303,7 @@ describe.each(databaseTargets())('the generation pipeline on $name', (target) =>
       { chapter_id: '00000000-0000-4000-8000-000000000001' },
       {},
       422,
-      { error: 'unknown_chapter', fields: { chapter_id: ['no chapter has this id'] } },
+      { code: 'unknown_chapter', fields: { chapter_id: ['no chapter has this id'] } },
     ],
     [
       'a batch over the limit',
@@ -330,7 +332,7 @@ describe.each(databaseTargets())('the generation pipeline on $name', (target) =>
       JSON.stringify({ chapter_id: 'x', padding: 'x'.repeat(20_000) }),
       {},
       413,
-      { error: 'body_too_large' },
+      { code: 'body_too_large' },
     ],
     [
       'a body that is not JSON',
@@ -338,14 +340,14 @@ describe.each(databaseTargets())('the generation pipeline on $name', (target) =>
       'chapter_id=1',
       { 'Content-Type': 'application/x-www-form-urlencoded' },
       415,
-      { error: 'unsupported_media_type' },
+      { code: 'unsupported_media_type' },
     ],
   ])(
     'refuses %s with a 4xx that says what is wrong, and writes nothing',
     async (_name, path, body, headers, status, expected) => {
       const response = await api(path, body, headers);
       expect(response.status).toBe(status);
-      expect(await response.json()).toMatchObject(expected);
+      expect(((await response.json()) as { error: unknown }).error).toMatchObject(expected);
       expect(await jobCount()).toBe(0);
     },
   );
@@ -355,7 +357,9 @@ describe.each(databaseTargets())('the generation pipeline on $name', (target) =>
       chapter_ids: [chapters[0], '00000000-0000-4000-8000-000000000009', chapters[1]],
     });
     expect(response.status).toBe(422);
-    expect(await response.json()).toMatchObject({ fields: { 'chapter_ids[1]': ['no chapter has this id'] } });
+    expect(await response.json()).toMatchObject({
+      error: { fields: { 'chapter_ids[1]': ['no chapter has this id'] } },
+    });
     expect(await jobCount()).toBe(0);
   });
 
@@ -374,7 +378,9 @@ describe.each(databaseTargets())('the generation pipeline on $name', (target) =>
     expect((await jobRow(test_.db, done.job_id)).status).toBe('succeeded');
     const tooLate = await api(`/api/jobs/${done.job_id}/cancel`, {});
     expect(tooLate.status).toBe(409);
-    expect(await tooLate.json()).toMatchObject({ message: 'The job already succeeded; there is nothing to cancel.' });
+    expect(await tooLate.json()).toMatchObject({
+      error: { code: 'conflict', message: 'The job already succeeded; there is nothing to cancel.' },
+    });
     const retried = await app.request(`/api/jobs/${job_id}/retry`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}` },

@@ -254,9 +254,9 @@ describe.each(databaseTargets())('the edge and cloud paths on $name', (target) =
     app.runtime.generator = createOfflineGenerator({ delayMs: 100 });
     const response = await submit(chapters[0]);
     expect(response.status).toBe(504);
-    const body = (await response.json()) as { error: string; job_id: string; message: string };
-    expect(body).toMatchObject({
-      error: 'timeout',
+    const body = (await response.json()) as { error: { code: string; message: string }; job_id: string };
+    expect(body.error).toEqual({
+      code: 'timeout',
       message: "Generation did not finish within the route's timeout of 300 ms.",
     });
     expect(await jobRow(test_.db, body.job_id)).toMatchObject({

@@ -1,6 +1,6 @@
 import type { Database } from '../../app/server/db/port.server';
 import { seed } from '../../app/server/db/seed.server';
-import type { NewJob } from '../../app/server/queue.server';
+import type { AttemptUsage, NewJob } from '../../app/server/queue.server';
 
 /** Seeds the development courses and returns the chapter ids in a stable order. */
 export async function seededChapterIds(db: Database): Promise<string[]> {
@@ -21,3 +21,15 @@ export async function jobRow(db: Database, id: string) {
   ]);
   return row;
 }
+
+/** The usage of one short attempt, for tests that finish jobs. */
+export const attemptUsage: AttemptUsage = {
+  generator: 'offline',
+  inputTokens: 10,
+  outputTokens: 20,
+  cacheWrite5mTokens: 0,
+  cacheWrite1hTokens: 0,
+  cacheReadTokens: 0,
+  busyMs: 5,
+  costMicros: { input: 1, output: 2, cacheWrite: 0, cacheRead: 0, cloudRun: 0 },
+};

@@ -104,6 +104,9 @@ const SCOPE_FOR: Partial<Record<Action, TokenScope>> = {
   'jobs.cancel': 'cancel',
 };
 
+/** RFC 6750: a 401 names the scheme that would have been accepted. */
+const BEARER = { 'WWW-Authenticate': 'Bearer realm="switchyard"' };
+
 /**
  * For /api/* routes: a bearer API token with the scope for `action`, or a staff session whose
  * role allows it. Failures are JSON: 401 when nobody valid is calling, 403 when not allowed.
@@ -114,7 +117,14 @@ export async function requireApiCaller(request: Request, action: Action): Promis
   if (authorization) {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
     const token = bearer ? await authenticateApiToken(db, bearer) : null;
-    if (!token) throw apiError(401, 'unauthorized', 'The API token is missing, malformed, unknown or revoked.');
+    if (!token)
+      throw apiError(
+        401,
+        'unauthorized',
+        'The API token is missing, malformed, unknown or revoked.',
+        undefined,
+        BEARER,
+      );
     const scope = SCOPE_FOR[action];
     if (!scope || !token.scopes.includes(scope)) {
       throw apiError(403, 'forbidden', `This API token lacks the "${scope ?? action}" scope.`);
@@ -123,7 +133,14 @@ export async function requireApiCaller(request: Request, action: Action): Promis
   }
   const sessionToken = await readSessionToken(request, env);
   const staff = sessionToken ? await findSessionStaff(db, sessionToken) : null;
-  if (!staff) throw apiError(401, 'unauthorized', 'Sign in, or send an API token as "Authorization: Bearer <token>".');
+  if (!staff)
+    throw apiError(
+      401,
+      'unauthorized',
+      'Missing or invalid token: send an API token as "Authorization: Bearer <token>", or sign in.',
+      undefined,
+      BEARER,
+    );
   try {
     assertSameOrigin(request, env);
   } catch {

@@ -19,3 +19,13 @@ export function isSameOriginRequest(facts: OriginFacts): boolean {
 }
 
 export const CROSS_SITE_MESSAGE = 'This request came from another site and was refused. Reload the page and try again.';
+
+/**
+ * A request to the API that carries no cookie cannot ride on anybody's session, so the
+ * cross-site guard has nothing to protect there: it goes on to the route, which tells a caller
+ * without a token 401 "missing or invalid token" in JSON rather than the guard's 403 text.
+ * With a cookie the guard stays, since the browser may have attached a session.
+ */
+export function isCookielessApiRequest(pathname: string, cookie: string | null | undefined): boolean {
+  return pathname.startsWith('/api/') && !cookie;
+}

@@ -4,7 +4,7 @@ import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema, type RoutingConfig } from 
 
 import { audit } from '../audit.server';
 import type { Database, Queryable } from '../db/port.server';
-import { forgetActiveRoutingConfig } from '../routing-config.server';
+import { activeRoutingConfig, forgetActiveRoutingConfig } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
 
 /**
@@ -175,4 +175,82 @@ export async function listRoutingVersions(db: Queryable, limit = 50): Promise<Co
     publishedAt: row.published_at,
     publishError: row.publish_error,
   }));
+}
+
+/** What the Routing page asks for. */
+export type RoutingChange =
+  | { kind: 'save'; config: unknown; comment: string; publish: boolean }
+  | { kind: 'publish'; version: number }
+  | { kind: 'revert'; version: number }
+  | { kind: 'kill_switch'; hybridEnabled: boolean; comment: string };
+
+export type RoutingChangeResult =
+  | { ok: true; kind: 'saved' | 'published'; version: number; message: string }
+  | { ok: false; kind: 'invalid'; message: string; fields?: Record<string, string[]> }
+  /** Saved (or never there) but not live: status 404 no such version, 409 no longer valid, 502 Edge Config refused. */
+  | { ok: false; kind: 'not_published'; version: number; message: string; status: 404 | 409 | 502 };
+
+function published(result: PublishResult, prefix = ''): RoutingChangeResult {
+  const message = prefix + result.message;
+  return result.ok
+    ? { ok: true, kind: 'published', version: result.version, message }
+    : { ok: false, kind: 'not_published', version: result.version, message, status: result.status };
+}
+
+/**
+ * Changing the routing, as one use case: save a draft (and publish it), publish or revert to a
+ * version, or flip the kill switch (a new version of the newest config with only
+ * `hybridEnabled` changed, published at once). Every change is a new version.
+ */
+export async function changeRouting(
+  runtime: Pick<Runtime, 'db' | 'edgeConfig'>,
+  actor: string,
+  change: RoutingChange,
+): Promise<RoutingChangeResult> {
+  if (change.kind === 'publish' || change.kind === 'revert') {
+    const publishOrRevert = change.kind === 'publish' ? publishRoutingVersion : revertToVersion;
+    return published(await publishOrRevert(runtime, actor, change.version));
+  }
+
+  if (change.kind === 'kill_switch') {
+    const [newest] = await listRoutingVersions(runtime.db, 1);
+    const base = newest?.config ?? (await activeRoutingConfig(runtime)).config;
+    const enable = change.hybridEnabled;
+    const saved = await saveRoutingVersion(
+      runtime.db,
+      actor,
+      { ...base, hybridEnabled: enable },
+      change.comment || (enable ? 'Kill switch off: hybrid routing on' : 'Kill switch on: all generation at the edge'),
+    );
+    if (!saved.ok) return { ok: false, kind: 'invalid', message: 'The current config does not validate.' };
+    return published(await publishRoutingVersion(runtime, actor, saved.version));
+  }
+
+  if (!change.comment)
+    return {
+      ok: false,
+      kind: 'invalid',
+      message: 'Say why in a comment.',
+      fields: { comment: ['Say why you change the routing.'] },
+    };
+  const saved = await saveRoutingVersion(runtime.db, actor, change.config, change.comment);
+  if (!saved.ok)
+    return {
+      ok: false,
+      kind: 'invalid',
+      message: 'The config was not saved: fix the highlighted fields.',
+      fields: saved.fields,
+    };
+  const changes = `${saved.diff.length} change(s)`;
+  if (!change.publish)
+    return {
+      ok: true,
+      kind: 'saved',
+      version: saved.version,
+      message: `Saved version ${saved.version} as a draft with ${changes}. Publish it to make it live.`,
+    };
+  return published(
+    await publishRoutingVersion(runtime, actor, saved.version),
+    `Saved version ${saved.version} (${changes}). `,
+  );
 }

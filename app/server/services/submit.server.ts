@@ -1,16 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 
-import { routeRequest, type RouteDecision } from '~/domain/routing';
-import type { z } from 'zod';
+import { batchDecision, routeRequest, type RouteDecision } from '~/domain/routing';
 
-import { fieldErrors, type BatchGenerateInput, type GenerateChapterInput } from '~/domain/submit-schemas';
+import type { BatchGenerateInput, GenerateChapterInput } from '~/domain/submit-schemas';
 
 import { audit } from '../audit.server';
 import type { ApiCaller } from '../auth/auth.server';
-import { apiError, readApiHeader, readJsonBody } from '../http.server';
 import { executeJob, type ExecutionOutcome } from '../job-execution.server';
 import { createLogger } from '../log.server';
-import { claimJob, isIdempotencyKeyReused, submitBatch, submitJob, type NewJob } from '../queue.server';
+import { presentJobDetail, presentJobStatus } from '../presenters/job-status.server';
+import { claimJob, findChapters, isIdempotencyKeyReused, submitBatch, submitJob, type NewJob } from '../queue.server';
 import { activeRoutingConfig } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
 
@@ -31,19 +30,6 @@ export function submitterFor(caller: ApiCaller): Submitter {
     actor: caller.actor,
     scope: caller.kind === 'token' ? `token:${caller.token.id}` : `staff:${caller.staff.id}`,
   };
-}
-
-/**
- * An API submission's JSON body checked against `schema`, with an `Idempotency-Key` header
- * taking the place of the body's `idempotency_key`. Throws the 4xx answer when it is wrong.
- */
-export async function readSubmission<T>(request: Request, schema: z.ZodType<T>, maxBytes: number): Promise<T> {
-  const body = await readJsonBody(request, maxBytes);
-  const headerKey = readApiHeader(request, 'Idempotency-Key') ?? undefined;
-  const parsed = schema.safeParse({ ...body, ...(headerKey ? { idempotency_key: headerKey } : {}) });
-  if (!parsed.success)
-    throw apiError(400, 'invalid_request', 'The request body has invalid fields.', fieldErrors(parsed.error));
-  return parsed.data;
 }
 
 function jobFields(input: GenerateChapterInput | BatchGenerateInput, decision: RouteDecision, submitter: Submitter) {
@@ -120,7 +106,7 @@ export async function queueChapter(
   return { kind: 'queued', ...result };
 }
 
-export async function queueBatch(
+async function queueBatch(
   runtime: Runtime,
   submitter: Submitter,
   input: BatchGenerateInput,
@@ -176,7 +162,7 @@ async function batchJobIds(runtime: Runtime, batchId: string): Promise<string[]>
  * take it), then generates it here until it ends or the rule's timeout passes; still running
  * then, it ends failed with code `timeout`. Batches never come here: they are always queued.
  */
-export async function generateAtEdge(
+async function generateAtEdge(
   runtime: Runtime,
   submitter: Submitter,
   input: GenerateChapterInput,
@@ -213,20 +199,113 @@ export async function generateAtEdge(
   }
 }
 
+/** What to generate: one chapter (queued or run at the edge) or a batch (always queued). */
+export type GenerationRequest = ChapterRequest | BatchRequest;
+type ChapterRequest = { kind: 'chapter'; input: GenerateChapterInput };
+type BatchRequest = { kind: 'batch'; input: BatchGenerateInput };
+
+/** Nothing was written: a chapter id matches no chapter, or the idempotency key was reused. */
+type Refused =
+  | { kind: 'unknown_chapters'; message: string; unknownIds: string[]; fields: Record<string, string[]> }
+  | IdempotencyKeyReused;
+
+export type ChapterSubmitResult =
+  | { kind: 'queued'; decision: RouteDecision; jobId: string; created: boolean; status: string }
+  | { kind: 'generated'; decision: RouteDecision; jobId: string; detail: JobDetail | null }
+  | { kind: 'timed_out' | 'failed'; decision: RouteDecision; jobId: string; code: string; message: string }
+  | Refused;
+
+export type BatchSubmitResult =
+  { kind: 'queued'; decision: RouteDecision; batchId: string; jobIds: string[]; created: boolean } | Refused;
+
+type JobDetail = NonNullable<Awaited<ReturnType<typeof presentJobDetail>>>;
+
+/** The API path each kind stands for: a page submission is routed as its API twin would be. */
+const API_PATH = { chapter: '/api/content/generate-chapter', batch: '/api/content/batch-generate' } as const;
+
 /**
- * The route decision for a submission made from the dashboard: the same rules as the API path
- * it stands for, so a chapter queued from a page goes where the API would send it.
+ * Submitting a generation, from the API or the dashboard: checks the chapters exist (one
+ * query), routes the request by the active config (a batch by its first chapter, and always
+ * queued: see `batchDecision`), then queues it and wakes the worker, or generates the chapter
+ * here at the edge. `routed` is the request the routing rules read (headers, path); without
+ * one, a request to the API twin stands in.
  */
-export async function decideRoute(
+export function submitGeneration(
   runtime: Runtime,
-  apiPath: string,
-  keys: { chapter?: string; course?: string; user?: string },
-): Promise<RouteDecision> {
+  submitter: Submitter,
+  request: ChapterRequest,
+  routed?: Request,
+): Promise<ChapterSubmitResult>;
+export function submitGeneration(
+  runtime: Runtime,
+  submitter: Submitter,
+  request: BatchRequest,
+  routed?: Request,
+): Promise<BatchSubmitResult>;
+export async function submitGeneration(
+  runtime: Runtime,
+  submitter: Submitter,
+  request: GenerationRequest,
+  routed: Request = new Request(`http://switchyard.internal${API_PATH[request.kind]}`, { method: 'POST' }),
+): Promise<ChapterSubmitResult | BatchSubmitResult> {
+  const ids = request.kind === 'chapter' ? [request.input.chapter_id] : request.input.chapter_ids;
+  const chapters = await findChapters(runtime.db, ids);
+  const unknownIds = ids.filter((id) => !chapters.has(id));
+  if (unknownIds.length > 0) return unknownChapters(request, unknownIds);
+
   const active = await activeRoutingConfig(runtime);
-  return routeRequest(
-    new Request(`http://switchyard.internal${apiPath}`, { method: 'POST' }),
-    active.config,
-    keys,
-    active.version,
+  const routeFor = (keys: { chapter: string; course?: string }) =>
+    routeRequest(routed, active.config, { ...keys, user: submitter.actor }, active.version);
+
+  if (request.kind === 'batch') {
+    const first = request.input.chapter_ids[0];
+    const decision = batchDecision(routeFor({ chapter: first, course: chapters.get(first)?.courseId }));
+    const queued = await queueBatch(runtime, submitter, request.input, decision);
+    return queued.kind === 'queued' ? { ...queued, decision } : queued;
+  }
+
+  const { input } = request;
+  const decision = routeFor({ chapter: input.chapter_id, course: chapters.get(input.chapter_id)?.courseId });
+  if (decision.destination === 'cloud') {
+    const queued = await queueChapter(runtime, submitter, input, decision);
+    if (queued.kind !== 'queued') return queued;
+    const status = queued.created
+      ? 'pending'
+      : ((await presentJobStatus(runtime.db, queued.jobId))?.status ?? 'pending');
+    return { ...queued, decision, status };
+  }
+
+  const { jobId, outcome } = await generateAtEdge(runtime, submitter, input, decision);
+  const detail = await presentJobDetail(runtime.db, jobId);
+  if (outcome === 'succeeded') return { kind: 'generated', decision, jobId, detail };
+  const error = detail?.job.error;
+  return {
+    kind: error?.code === 'timeout' ? 'timed_out' : 'failed',
+    decision,
+    jobId,
+    code: error?.code ?? 'generation_failed',
+    message: error?.message ?? 'Generation failed.',
+  };
+}
+
+function unknownChapters(request: GenerationRequest, unknownIds: string[]): Refused {
+  if (request.kind === 'chapter')
+    return {
+      kind: 'unknown_chapters',
+      message: 'No chapter has this id.',
+      unknownIds,
+      fields: { chapter_id: ['no chapter has this id'] },
+    };
+  const unknown = new Set(unknownIds);
+  const fields = Object.fromEntries(
+    request.input.chapter_ids.flatMap((id, index) =>
+      unknown.has(id) ? [[`chapter_ids[${index}]`, ['no chapter has this id']]] : [],
+    ),
   );
+  return {
+    kind: 'unknown_chapters',
+    message: `${Object.keys(fields).length} chapter id(s) match no chapter; nothing was queued.`,
+    unknownIds,
+    fields,
+  };
 }
