@@ -1,24 +1,13 @@
-import { claimJobs, failJob, reapExpiredLeases, submitJob, type AttemptUsage } from './queue.server';
+import { claimJobs, failJob, reapExpiredLeases, submitJob } from './queue.server';
 import type { Database } from './db/port.server';
 import { databaseTargets, type TestDatabase } from '../../test/support/databases';
-import { jobRow, newJob, seededChapterIds } from '../../test/support/fixtures';
+import { attemptUsage as usage, jobRow, newJob, seededChapterIds } from '../../test/support/fixtures';
 
 /**
  * Reaping (reap_expired_leases): a job whose worker died waits before it runs again, by the
  * job's own retry policy, and a job whose workers keep dying is failed as `worker_crashed`
  * instead of taking down worker after worker.
  */
-const usage: AttemptUsage = {
-  generator: 'offline',
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheWrite5mTokens: 0,
-  cacheWrite1hTokens: 0,
-  cacheReadTokens: 0,
-  busyMs: 0,
-  costMicros: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0, cloudRun: 0 },
-};
-
 describe.each(databaseTargets())('reaping on $name', (target) => {
   let test_: TestDatabase;
   let chapters: string[];

@@ -1,20 +1,8 @@
-import type { AttemptUsage } from '../../app/server/queue.server';
 import { claimJobs, completeJob, failJob, retryJob, submitJob } from '../../app/server/queue.server';
 import { presentLatency } from '../../app/server/presenters/analytics.server';
 import { presentJobDetail } from '../../app/server/presenters/job-status.server';
 import { databaseTargets, type TestDatabase } from '../support/databases';
-import { newJob, seededChapterIds } from '../support/fixtures';
-
-const usage: AttemptUsage = {
-  generator: 'offline',
-  inputTokens: 100,
-  outputTokens: 500,
-  cacheWrite5mTokens: 0,
-  cacheWrite1hTokens: 0,
-  cacheReadTokens: 0,
-  busyMs: 200,
-  costMicros: {},
-};
+import { attemptUsage as usage, newJob, seededChapterIds } from '../support/fixtures';
 
 /**
  * Issue 10 item 7: a job that failed, sat failed for a while and was retried must not count that
