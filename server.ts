@@ -21,7 +21,7 @@ import { addDemoDataOnFirstStart } from './app/server/db/demo.server';
 import { ConfigurationError, getEnv } from './app/server/env.server';
 import { sweep } from './app/server/sweeper.server';
 import { createRuntime, setRuntime } from './app/server/runtime.server';
-import { JobRunner } from './worker/job-runner';
+import { createJobRunner, type JobRunner } from './worker/job-runner';
 import { createLogger } from './app/server/log.server';
 
 const SWEEP_INTERVAL_MS = 5_000;
@@ -74,13 +74,7 @@ async function main() {
   let runner: JobRunner | undefined;
   const runtime = createRuntime(env, db, () => void runner?.wake());
   if (env.EMBEDDED_WORKER) {
-    runner = new JobRunner({
-      db,
-      generator: runtime.generator,
-      prices: runtime.prices,
-      concurrency: env.WORKER_CONCURRENCY,
-      leaseSeconds: env.WORKER_LEASE_SECONDS,
-    });
+    runner = createJobRunner(runtime, env);
     await runner.start();
   }
   setRuntime(runtime);

@@ -41,17 +41,17 @@ export function createWorkerServer(options: WorkerServerOptions): http.Server {
         const auth = await options.authenticate(request.headers.authorization);
         if (!auth.ok) {
           options.log.warn('wake-up refused', { reason: auth.reason });
-          send(401, { error: 'unauthorized', message: `Wake-up refused: ${auth.reason}.` });
+          send(401, { error: { code: 'unauthorized', message: `Wake-up refused: ${auth.reason}.` } });
           return;
         }
         options.log.info('wake-up', { caller: auth.caller });
         const processed = await options.runner.wake(options.budgetMs);
         send(200, { processed, worker: options.runner.workerId });
       } else {
-        send(404, { error: 'not_found', message: `No route for ${request.method} ${url.pathname}.` });
+        send(404, { error: { code: 'not_found', message: `No route for ${request.method} ${url.pathname}.` } });
       }
     } catch (error) {
-      send(500, { error: 'internal', message: (error as Error).message });
+      send(500, { error: { code: 'internal', message: (error as Error).message } });
     }
   });
 }

@@ -11,6 +11,7 @@ import {
   type Database,
 } from '../app/server/db/port.server';
 import { executeJob, type ExecutionResult, type JobControl } from '../app/server/job-execution.server';
+import type { Services } from '../app/server/composition.server';
 import { createLogger, type Logger } from '../app/server/log.server';
 import { cancelRequestedAmong, claimJobs, workerHeartbeat, type JobRow } from '../app/server/queue.server';
 
@@ -26,6 +27,23 @@ export interface JobRunnerOptions {
   log?: Logger;
   /** Called after each job attempt, for metrics. */
   onOutcome?: (job: JobRow, result: ExecutionResult, durationMs: number) => void;
+}
+
+/** The runner as both processes start it: the app's embedded worker and `npm run worker`. */
+export function createJobRunner(
+  services: Services,
+  settings: { WORKER_CONCURRENCY: number; WORKER_LEASE_SECONDS: number },
+  onOutcome?: JobRunnerOptions['onOutcome'],
+): JobRunner {
+  return new JobRunner({
+    db: services.db,
+    generator: services.generator,
+    prices: services.prices,
+    log: services.log.child({ component: 'worker' }),
+    concurrency: settings.WORKER_CONCURRENCY,
+    leaseSeconds: settings.WORKER_LEASE_SECONDS,
+    onOutcome,
+  });
 }
 
 /**
@@ -51,7 +69,7 @@ export class JobRunner {
   constructor(options: JobRunnerOptions) {
     this.options = options;
     this.workerId = options.workerId ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.log = options.log ?? createLogger({ component: 'worker', worker: this.workerId });
+    this.log = (options.log ?? createLogger({ component: 'worker' })).child({ worker: this.workerId });
   }
 
   private get leaseSeconds() {

@@ -2,14 +2,12 @@
  * `npm run worker` and the Cloud Run image: claims jobs from PostgreSQL and generates them.
  * Wakes on POST /wake (Cloud Run's dispatch), on NOTIFY of new jobs, and at start.
  */
-import { pricesFrom } from '../app/domain/prices';
-import { openPostgres } from '../app/server/db/postgres.server';
+import { composeServices } from '../app/server/composition.server';
+import { openDatabase } from '../app/server/db/open.server';
 import { parseWorkerEnv } from './env';
-import { selectGenerator } from '../app/server/generators/select.server';
 import { createWorkerServer } from './http';
 import { createWorkerMetrics } from './metrics';
-import { JobRunner } from './job-runner';
-import { createLogger } from '../app/server/log.server';
+import { createJobRunner } from './job-runner';
 import { createWakeAuthenticator } from './wake-auth';
 
 /** Cloud Run sends SIGKILL 10 s after SIGTERM. */
@@ -23,27 +21,14 @@ async function main() {
     console.error((error as Error).message);
     process.exit(1);
   }
-  const log = createLogger({ component: 'worker' });
-  const db = openPostgres({
-    connectionString: env.DATABASE_URL,
-    listenConnectionString: env.DATABASE_LISTEN_URL,
-    poolSize: env.DATABASE_POOL_SIZE,
-    applicationName: 'switchyard-worker',
-  });
-  const generator = selectGenerator(env);
+  const services = composeServices(env, await openDatabase(env, { applicationName: 'switchyard-worker' }), 'worker');
+  const { db, generator, log } = services;
   let inFlight = () => 0;
   const metrics = createWorkerMetrics(
     () => inFlight(),
     () => db.listenerState(),
   );
-  const runner = new JobRunner({
-    db,
-    generator,
-    prices: pricesFrom(env.PRICES_OVERRIDE),
-    concurrency: env.WORKER_CONCURRENCY,
-    leaseSeconds: env.WORKER_LEASE_SECONDS,
-    onOutcome: metrics.observe,
-  });
+  const runner = createJobRunner(services, env, metrics.observe);
   inFlight = () => runner.inFlight;
   await runner.start();
   const authenticate = createWakeAuthenticator({

@@ -1,3 +1,5 @@
+import { timingSafeEqual } from 'node:crypto';
+
 import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node';
 import { z } from 'zod';
 
@@ -43,6 +45,25 @@ export function apiRoute<Body = undefined>(
     }
     const body = spec.body ? await readSubmission(request, spec.body.schema, spec.body.maxBytes) : undefined;
     return spec.handle({ request, caller, runtime: await getRuntime(), id, body: body as Body });
+  };
+}
+
+/**
+ * A route only Vercel Cron calls (vercel.json): off (404) until CRON_SECRET is set, then it
+ * needs `Authorization: Bearer <CRON_SECRET>` (401), compared in constant time.
+ */
+export function cronRoute(
+  handle: (runtime: Runtime) => Promise<Response>,
+): (args: LoaderFunctionArgs) => Promise<Response> {
+  return async ({ request }) => {
+    const runtime = await getRuntime();
+    const secret = runtime.env.CRON_SECRET;
+    if (!secret) return apiError(404, 'not_found', 'This cron route is off: set CRON_SECRET to enable it.');
+    const given = Buffer.from(request.headers.get('authorization') ?? '');
+    const expected = Buffer.from(`Bearer ${secret}`);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return apiError(401, 'unauthorized', 'This cron route needs Authorization: Bearer <CRON_SECRET>.');
+    return handle(runtime);
   };
 }
 

@@ -1,25 +1,18 @@
-import type { ChapterGenerator } from '~/domain/generation';
-import { pricesFrom, type PriceTable } from '~/domain/prices';
-
+import { composeServices, type Services } from './composition.server';
 import { openDatabase } from './db/open.server';
 import type { Database } from './db/port.server';
 import { createHttpWakeUp } from './dispatch.server';
 import { createEdgeConfigStore, type EdgeConfigStore } from './edge-config.server';
 import { getEnv, type AppEnv } from './env.server';
-import { selectGenerator } from './generators/select.server';
-import { createLogger } from './log.server';
 
 /**
- * What every loader and action needs: the configuration, the database, the generator for the
- * edge path, prices, and a way to wake the worker. One per process, kept on globalThis because
- * the Remix build and the server entry are separate module graphs that must share one database
- * (PGlite allows a single connection).
+ * What every loader and action needs: the services the worker has too (database, the generator
+ * for the edge path, prices, logger), the configuration, and a way to wake the worker. One per
+ * process, kept on globalThis because the Remix build and the server entry are separate module
+ * graphs that must share one database (PGlite allows a single connection).
  */
-export interface Runtime {
+export interface Runtime extends Services {
   env: AppEnv;
-  db: Database;
-  generator: ChapterGenerator;
-  prices: PriceTable;
   /** Where routing config is published for the router to read; null: the database only. */
   edgeConfig: EdgeConfigStore | null;
   /** Nudges a worker to claim new jobs. Never required for correctness: jobs are durable. */
@@ -35,7 +28,8 @@ export function setRuntime(runtime: Runtime): void {
 
 /** Builds the runtime from configuration; `localWake` is the embedded worker, when there is one. */
 export function createRuntime(env: AppEnv, db: Database, localWake?: () => void): Runtime {
-  const log = createLogger({ component: 'dispatch' });
+  const services = composeServices(env, db, 'app');
+  const log = services.log.child({ component: 'dispatch' });
   const remote = env.WORKER_URL
     ? createHttpWakeUp({
         workerUrl: env.WORKER_URL,
@@ -47,10 +41,8 @@ export function createRuntime(env: AppEnv, db: Database, localWake?: () => void)
       })
     : undefined;
   return {
+    ...services,
     env,
-    db,
-    generator: selectGenerator(env),
-    prices: pricesFrom(env.PRICES_OVERRIDE),
     edgeConfig:
       env.EDGE_CONFIG && env.VERCEL_API_TOKEN
         ? createEdgeConfigStore({
