@@ -3,7 +3,7 @@
  * the browser's DOM (Chromium, the Jobs page, live updates over SSE fed by LISTEN/NOTIFY, then
  * the page's loader revalidating). Target: p95 ≤ 100 ms.
  */
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 
 import { demoEmail } from '../../app/server/auth/bootstrap.server';
 import { cancelJob, submitJob } from '../../app/server/queue.server';
@@ -30,17 +30,7 @@ async function main() {
     );
 
   const app = await startApp({ DATABASE_URL: url, EMBEDDED_WORKER: 'false' });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`${app.url}/sign-in`);
