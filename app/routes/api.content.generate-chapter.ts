@@ -44,7 +44,10 @@ export const action = apiRoute({
       case 'generated':
         return json(
           { ...result.detail?.job, content: result.detail?.content ?? null },
-          { status: 200, headers: routeHeaders(result.decision) },
+          {
+            status: 200,
+            headers: { ...routeHeaders(result.decision), ...(result.created ? {} : { 'Idempotent-Replayed': 'true' }) },
+          },
         );
       case 'timed_out':
         return json(

@@ -111,4 +111,47 @@ describe.each(databaseTargets())('submitGeneration on $name', (target) => {
     for (const id of queued.jobIds) expect((await jobRow(test_.db, id)).destination).toBe('cloud');
     expect(wakes).toBe(1);
   });
+
+  it('at the edge, answers a replayed key with the first generation instead of generating (and paying) again', async () => {
+    await killSwitchOn();
+    let generations = 0;
+    const offline = createOfflineGenerator({ delayMs: 0 });
+    runtime = {
+      ...runtime,
+      generator: { ...offline, generate: (request, hooks) => ((generations += 1), offline.generate(request, hooks)) },
+    };
+    const request = chapter({ chapter_id: chapters[0], idempotency_key: 'edge-once' });
+    const first = await submitGeneration(runtime, submitter, request);
+    expect(first.kind).toBe('generated');
+    const again = await submitGeneration(runtime, submitter, request);
+    expect(again).toMatchObject({ kind: 'generated', jobId: (first as { jobId: string }).jobId });
+    expect(generations).toBe(1);
+    expect(await jobCount()).toBe(1);
+
+    const reused = await submitGeneration(
+      runtime,
+      submitter,
+      chapter({ chapter_id: chapters[1], idempotency_key: 'edge-once' }),
+    );
+    expect(reused.kind).toBe('idempotency_key_reused');
+    expect(generations).toBe(1);
+  });
+
+  it('at the edge, tells a replay that arrives while the first request still generates to follow the job', async () => {
+    await killSwitchOn();
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const offline = createOfflineGenerator({ delayMs: 0 });
+    runtime = {
+      ...runtime,
+      generator: { ...offline, generate: async (request, hooks) => (await gate, offline.generate(request, hooks)) },
+    };
+    const request = chapter({ chapter_id: chapters[0], idempotency_key: 'edge-slow' });
+    const first = submitGeneration(runtime, submitter, request);
+    await vi.waitFor(async () => expect(await jobCount()).toBe(1));
+    const replay = await submitGeneration(runtime, submitter, request);
+    expect(replay).toMatchObject({ kind: 'queued', created: false, status: 'running' });
+    release();
+    expect((await first).kind).toBe('generated');
+  });
 });

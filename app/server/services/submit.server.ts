@@ -167,14 +167,28 @@ async function generateAtEdge(
   submitter: Submitter,
   input: GenerateChapterInput,
   decision: RouteDecision,
-): Promise<{ jobId: string; outcome: ExecutionOutcome | undefined }> {
+): Promise<{ jobId: string; created: boolean; outcome: ExecutionOutcome | undefined } | IdempotencyKeyReused> {
   const workerId = `edge-${randomUUID().slice(0, 8)}`;
   const leaseSeconds = Math.ceil(decision.timeoutMs / 1000) + 30;
-  const { jobId, job } = await runtime.db.transaction(async (tx) => {
-    const { jobId } = await submitJob(tx, { chapterId: input.chapter_id, ...jobFields(input, decision, submitter) });
-    return { jobId, job: await claimJob(tx, jobId, workerId, leaseSeconds) };
-  });
-  if (!job) return { jobId, outcome: undefined };
+  const { key, fingerprint } = idempotency(submitter, input);
+  let submitted;
+  try {
+    submitted = await runtime.db.transaction(async (tx) => {
+      const { jobId, created } = await submitJob(tx, {
+        chapterId: input.chapter_id,
+        ...jobFields(input, decision, submitter),
+        idempotencyKey: key,
+        idempotencyFingerprint: fingerprint,
+      });
+      // A replayed key finds the first request's job: it is not generated (or paid for) again.
+      return { jobId, created, job: created ? await claimJob(tx, jobId, workerId, leaseSeconds) : null };
+    });
+  } catch (error) {
+    if (isIdempotencyKeyReused(error)) return keyReused();
+    throw error;
+  }
+  const { jobId, created, job } = submitted;
+  if (!job) return { jobId, created, outcome: undefined };
 
   const log = createLogger({ component: 'edge', worker: workerId });
   const control: { abort: AbortController; reason?: 'timeout' } = { abort: new AbortController() };
@@ -193,7 +207,7 @@ async function generateAtEdge(
       control,
       log,
     });
-    return { jobId, outcome };
+    return { jobId, created, outcome };
   } finally {
     clearTimeout(timer);
   }
@@ -211,7 +225,7 @@ type Refused =
 
 export type ChapterSubmitResult =
   | { kind: 'queued'; decision: RouteDecision; jobId: string; created: boolean; status: string }
-  | { kind: 'generated'; decision: RouteDecision; jobId: string; detail: JobDetail | null }
+  | { kind: 'generated'; decision: RouteDecision; jobId: string; created: boolean; detail: JobDetail | null }
   | { kind: 'timed_out' | 'failed'; decision: RouteDecision; jobId: string; code: string; message: string }
   | Refused;
 
@@ -275,9 +289,16 @@ export async function submitGeneration(
     return { ...queued, decision, status };
   }
 
-  const { jobId, outcome } = await generateAtEdge(runtime, submitter, input, decision);
+  const generated = await generateAtEdge(runtime, submitter, input, decision);
+  if (!('jobId' in generated)) return generated;
+  const { jobId, created, outcome } = generated;
   const detail = await presentJobDetail(runtime.db, jobId);
-  if (outcome === 'succeeded') return { kind: 'generated', decision, jobId, detail };
+  const status = detail?.job.status ?? 'pending';
+  if (outcome === 'succeeded' || (!created && status === 'succeeded'))
+    return { kind: 'generated', decision, jobId, created, detail };
+  // The first request with this key is still generating it (or it was retried into the queue).
+  if (!created && status !== 'failed' && status !== 'cancelled')
+    return { kind: 'queued', decision, jobId, created, status };
   const error = detail?.job.error;
   return {
     kind: error?.code === 'timeout' ? 'timed_out' : 'failed',
