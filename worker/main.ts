@@ -5,6 +5,7 @@
 import { pricesFrom } from '../app/domain/prices';
 import { openPostgres } from '../app/server/db/postgres.server';
 import { parseWorkerEnv } from './env';
+import { reportingPressure } from '../app/server/fleet.server';
 import { selectGenerator } from '../app/server/generators/select.server';
 import { createWorkerServer } from './http';
 import { createWorkerMetrics } from './metrics';
@@ -30,7 +31,8 @@ async function main() {
     poolSize: env.DATABASE_POOL_SIZE,
     applicationName: 'switchyard-worker',
   });
-  const generator = selectGenerator(env);
+  // A 429/529 that outlasts the SDK's retries steps the whole fleet down (ADR 0016).
+  const generator = reportingPressure(selectGenerator(env), db, log);
   let inFlight = () => 0;
   const metrics = createWorkerMetrics(
     () => inFlight(),
@@ -43,6 +45,7 @@ async function main() {
     concurrency: env.WORKER_CONCURRENCY,
     leaseSeconds: env.WORKER_LEASE_SECONDS,
     onOutcome: metrics.observe,
+    wakeOnIdle: env.WORKER_IDLE_WAKE,
   });
   inFlight = () => runner.inFlight;
   await runner.start();
@@ -66,7 +69,9 @@ async function main() {
 
   // Jobs scheduled for a retry become due without any NOTIFY; look for them now and then.
   // (On Cloud Run the sweeper's wake-ups do this, since idle instances get no CPU.)
-  const poll = setInterval(() => void runner.wake(env.WORKER_BUDGET_SECONDS * 1000), 5000);
+  const poll = setInterval(() => {
+    if (env.WORKER_IDLE_WAKE) void runner.wake(env.WORKER_BUDGET_SECONDS * 1000);
+  }, 5000);
   poll.unref();
 
   const shutdown = async (signal: string) => {

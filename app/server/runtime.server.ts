@@ -1,9 +1,13 @@
+import os from 'node:os';
+
 import type { ChapterGenerator } from '~/domain/generation';
 import { pricesFrom, type PriceTable } from '~/domain/prices';
 
 import { openDatabase } from './db/open.server';
 import type { Database } from './db/port.server';
+import { cloudRunFromEnv } from './cloud-run.server';
 import { createHttpWakeUp } from './dispatch.server';
+import { createFleet, maxInstancesSource, type Fleet } from './fleet.server';
 import { createEdgeConfigStore, type EdgeConfigStore } from './edge-config.server';
 import { getEnv, type AppEnv } from './env.server';
 import { selectGenerator } from './generators/select.server';
@@ -22,9 +26,19 @@ export interface Runtime {
   prices: PriceTable;
   /** Where routing config is published for the router to read; null: the database only. */
   edgeConfig: EdgeConfigStore | null;
-  /** Nudges a worker to claim new jobs. Never required for correctness: jobs are durable. */
+  /**
+   * Nudges workers to claim new jobs: the embedded worker, and the Cloud Run fleet scaled to
+   * what is runnable. Never required for correctness: jobs are durable.
+   */
   wakeWorker: () => void;
+  /** The Cloud Run worker fleet, when WORKER_URL is set; null otherwise. */
+  fleet: Fleet | null;
 }
+
+/** A Cloud Run wake-up may take this long to reach a worker, cold start included. */
+const WAKE_PICKUP_SECONDS = 30;
+/** Cloud Run's request timeout in worker/service.yaml; a held wake-up is let go after it. */
+const WAKE_HOLD_MS = 900_000;
 
 const RUNTIME = Symbol.for('switchyard.runtime');
 type Holder = { [RUNTIME]?: Promise<Runtime> };
@@ -43,9 +57,29 @@ export function createRuntime(env: AppEnv, db: Database, localWake?: () => void)
           (env.WORKER_AUTH ?? (env.WORKER_WAKE_SECRET ? 'shared-secret' : 'google-id-token')) === 'shared-secret'
             ? { kind: 'shared-secret', secret: env.WORKER_WAKE_SECRET! }
             : { kind: 'google-id-token' },
+        holdMs: WAKE_HOLD_MS,
         onError: (error) => log.warn('worker wake-up failed; the sweeper will retry', { error: error.message }),
       })
     : undefined;
+  const cloudRun = cloudRunFromEnv(env);
+  const fleet = remote
+    ? createFleet({
+        db,
+        sender: `app-${os.hostname()}-${process.pid}`,
+        maxInstances: maxInstancesSource(
+          env.FLEET_MAX_INSTANCES,
+          cloudRun
+            ? async () => {
+                const { service } = await cloudRun.read();
+                return service.scaling.maxInstances ?? service.revisionScaling?.maxInstances ?? null;
+              }
+            : null,
+        ),
+        pickupSeconds: WAKE_PICKUP_SECONDS,
+        send: remote.send,
+        log,
+      })
+    : null;
   return {
     env,
     db,
@@ -62,8 +96,9 @@ export function createRuntime(env: AppEnv, db: Database, localWake?: () => void)
         : null,
     wakeWorker: () => {
       localWake?.();
-      void remote?.wake();
+      void fleet?.reconcile();
     },
+    fleet,
   };
 }
 
