@@ -42,9 +42,10 @@ export interface SimulatorOptions {
   idleMs?: number;
   queueTimeoutMs?: number;
   /**
-   * Started ahead and kept ready, not counted as instances nor billed: the cold start is then the
-   * configured one, not this machine's process start-up (which is slower than a Cloud Run one
-   * when six engineers share two cores). 0 launches on demand (cold start = max of both).
+   * Worker processes started ahead by `warm()`, not counted as instances nor billed: the cold
+   * start is then the configured one, not this machine's process start-up (slower than a Cloud
+   * Run one when six engineers share two cores). Without any, an instance launches on demand
+   * and its cold start is the longer of the two.
    */
   standby?: number;
 }
@@ -95,10 +96,6 @@ export async function startCloudRunSimulator(options: SimulatorOptions) {
   let closed = false;
 
   const live = () => instances.filter((instance) => instance.state !== 'stopped');
-  const topUpStandby = () => {
-    while (!closed && standby.length < (options.standby ?? 0)) standby.push(options.launch());
-  };
-  topUpStandby();
 
   function startInstance(): Instance {
     const instance: Instance = {
@@ -116,7 +113,6 @@ export async function startCloudRunSimulator(options: SimulatorOptions) {
     instances.push(instance);
     peakInstances = Math.max(peakInstances, live().length);
     const handle = standby.shift() ?? options.launch();
-    topUpStandby();
     void Promise.all([handle, new Promise((resolve) => setTimeout(resolve, coldStartMs))]).then(([ready]) => {
       instance.handle = ready;
       instance.readyAt = Date.now();
@@ -246,6 +242,11 @@ export async function startCloudRunSimulator(options: SimulatorOptions) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     stats,
+    /** Fills the standby pool and waits until every process in it is ready. */
+    async warm() {
+      while (standby.length < (options.standby ?? 0)) standby.push(options.launch());
+      await Promise.all(standby);
+    },
     async close() {
       closed = true;
       for (const entry of waiting.splice(0)) clearTimeout(entry.timer);
