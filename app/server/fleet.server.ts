@@ -115,6 +115,8 @@ export interface Fleet {
    * one runs share a single follow-up pass. Never rejects: waking is only a nudge.
    */
   reconcile(): Promise<FleetDispatch | null>;
+  /** The fleet's max instances now (configuration, or the Cloud Run service). */
+  maxInstances(): Promise<number>;
   /** Wake-ups this process has sent whose requests have not ended. */
   readonly holding: number;
 }
@@ -170,6 +172,7 @@ export function createFleet(options: FleetOptions): Fleet {
 
   return {
     reconcile,
+    maxInstances: options.maxInstances,
     get holding() {
       return holding;
     },

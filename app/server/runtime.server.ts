@@ -70,8 +70,11 @@ export function createRuntime(env: AppEnv, db: Database, localWake?: () => void)
           env.FLEET_MAX_INSTANCES,
           cloudRun
             ? async () => {
+                // The service-level limit and the revision template's both bind: the smaller wins.
                 const { service } = await cloudRun.read();
-                return service.scaling.maxInstances ?? service.revisionScaling?.maxInstances ?? null;
+                const limits = [service.scaling.maxInstances, service.revisionScaling?.maxInstances ?? null];
+                const set = limits.filter((limit): limit is number => limit !== null);
+                return set.length > 0 ? Math.min(...set) : null;
               }
             : null,
         ),
