@@ -171,6 +171,15 @@ describe.each(databaseTargets())('the worker fleet on $name', (target) => {
     await until(async () => (await openWakeUps()) === 0);
     expect(await app.fleet!.reconcile()).toMatchObject({ desired: 0, wakeupIds: [] });
     expect(worker.bodies).toHaveLength(5);
+
+    // A sweep forgets wake-ups older than a week, and keeps the recent ones.
+    await test_.db.query(
+      `update public.worker_wakeups set sent_at = now() - interval '8 days'
+       where id in (select id from public.worker_wakeups order by id limit 2)`,
+    );
+    await sweep(app.db, app.wakeWorker, 30, app.fleet);
+    const [kept] = await test_.db.query<{ n: number }>('select count(*)::int as n from public.worker_wakeups');
+    expect(kept.n).toBe(3);
   });
 
   it('a 429 steps the fleet down to half, the newest wake-ups stop first, and it grows back by one a step', async () => {

@@ -32,6 +32,7 @@ export async function sweep(
   const requeued = reaped.filter((job) => job.status === 'pending').length;
   const failed = reaped.filter((job) => job.status === 'failed').length;
   if (fleet) {
+    await db.query('select public.prune_worker_wakeups()');
     const dispatch = await fleet.reconcile();
     const sent = dispatch?.wakeupIds.length ?? 0;
     return {

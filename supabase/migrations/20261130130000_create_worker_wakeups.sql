@@ -156,7 +156,17 @@ begin
 end
 $$;
 
+-- Wake-ups are history after a week: the sweeper deletes them (about ten rows per batch).
+create function public.prune_worker_wakeups() returns integer
+language sql as $$
+  with gone as (
+    delete from public.worker_wakeups where sent_at < now() - interval '7 days' returning 1
+  )
+  select count(*)::integer from gone
+$$;
+
 revoke execute on function public.reserve_wakeups(text, integer, integer) from public, anon, authenticated;
 revoke execute on function public.pick_up_wakeup(uuid, text, integer) from public, anon, authenticated;
 revoke execute on function public.finish_wakeup(uuid, text, integer) from public, anon, authenticated;
 revoke execute on function public.record_fleet_pressure(text) from public, anon, authenticated;
+revoke execute on function public.prune_worker_wakeups() from public, anon, authenticated;
