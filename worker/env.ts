@@ -28,6 +28,15 @@ const schema = z.object({
   WORKER_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
   /** Cloud Run's request timeout (900 s in worker/service.yaml) minus a margin to finish cleanly. */
   WORKER_BUDGET_SECONDS: z.coerce.number().int().min(1).default(840),
+  /**
+   * Whether a new-job notification may start work outside a wake-up request. Cloud Run gives an
+   * instance CPU only while it serves a request: set false there (worker/service.yaml), so an
+   * instance works only inside the fleet's wake-ups.
+   */
+  WORKER_IDLE_WAKE: z
+    .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+    .default('true')
+    .transform((value) => value === 'true' || value === '1'),
   /** Shared secret a local caller sends as `Authorization: Bearer …` to POST /wake. */
   WORKER_WAKE_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   /** Production: the worker's own URL, the audience of the Google ID tokens it accepts. */

@@ -54,6 +54,40 @@ describe.each(databaseTargets())('JobRunner on $name', (target) => {
     expect(heartbeat.jobs_succeeded).toBe(3);
   });
 
+  it('with wakeOnIdle off works only inside a wake-up, and stops claiming when told it may not continue', async () => {
+    const { db } = test_;
+    const runner = new JobRunner({
+      db,
+      generator: createOfflineGenerator({ delayMs: 0 }),
+      log: silentLogger,
+      wakeOnIdle: false,
+    });
+    await runner.start();
+    try {
+      await submitBatch(
+        db,
+        { name: 'b', createdBy: 't' },
+        chapters.slice(0, 3).map((id) => newJob(id)),
+      );
+      // The NOTIFY of the new jobs arrives, but an instance without a request has no CPU.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const pending = async () =>
+        (
+          await db.query<{ n: number }>(
+            `select count(*)::int as n from public.chapter_content_jobs where status = 'pending'`,
+          )
+        )[0].n;
+      expect(await pending()).toBe(3);
+      // A wake-up whose fleet steps down after one job ends after that job.
+      let asked = 0;
+      expect(await runner.wake(60_000, async () => (asked += 1) === 1)).toBe(1);
+      expect(await pending()).toBe(2);
+      expect(await runner.wake(60_000)).toBe(2);
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it('aborts a running generation when its cancel is requested, recording the usage so far', async () => {
     const { db } = test_;
     const { jobId } = await submitJob(db, newJob(chapters[0]));

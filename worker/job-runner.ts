@@ -27,12 +27,19 @@ export interface JobRunnerOptions {
   log?: Logger;
   /** Called after each job attempt, for metrics. */
   onOutcome?: (job: JobRow, result: ExecutionResult, durationMs: number) => void;
+  /**
+   * Whether a new-job notification (or the start) may start a drain outside a wake-up request
+   * (default true). On Cloud Run with CPU only during requests an idle instance has no CPU, so
+   * there the worker works only inside wake-ups (WORKER_IDLE_WAKE=false), and a notification
+   * during a drain only asks that drain for another pass.
+   */
+  wakeOnIdle?: boolean;
 }
 
 /** The runner as both processes start it: the app's embedded worker and `npm run worker`. */
 export function createJobRunner(
   services: Services,
-  settings: { WORKER_CONCURRENCY: number; WORKER_LEASE_SECONDS: number },
+  settings: { WORKER_CONCURRENCY: number; WORKER_LEASE_SECONDS: number; WORKER_IDLE_WAKE?: boolean },
   onOutcome?: JobRunnerOptions['onOutcome'],
 ): JobRunner {
   return new JobRunner({
@@ -42,9 +49,13 @@ export function createJobRunner(
     log: services.log.child({ component: 'worker' }),
     concurrency: settings.WORKER_CONCURRENCY,
     leaseSeconds: settings.WORKER_LEASE_SECONDS,
+    wakeOnIdle: settings.WORKER_IDLE_WAKE,
     onOutcome,
   });
 }
+
+/** Asked before each claim; false ends the drain (the fleet is stepping down). */
+export type MayContinue = () => Promise<boolean>;
 
 /**
  * Claims jobs from PostgreSQL and runs them until the queue is empty. Wake it with `wake()` (an
@@ -96,7 +107,17 @@ export class JobRunner {
     // An idle worker still reports in, so the Worker page can tell idle from dead.
     this.presence = setInterval(() => void this.reportPresence(), (this.leaseSeconds * 1000) / 3);
     this.presence.unref();
-    void this.wake();
+    if (this.wakesOnIdle) void this.wake();
+  }
+
+  private get wakesOnIdle() {
+    return this.options.wakeOnIdle ?? true;
+  }
+
+  /** A nudge from a notification or a poll: a new pass of a running drain, or a drain if allowed. */
+  private nudge() {
+    if (this.draining) this.wakeAgain = true;
+    else if (this.wakesOnIdle) void this.wake();
   }
 
   get inFlight(): number {
@@ -105,15 +126,16 @@ export class JobRunner {
 
   /**
    * Starts draining the queue if not already; a wake during a drain triggers another pass.
-   * Resolves with how many jobs the drain finished, within `budgetMs` of work.
+   * Resolves with how many jobs the drain finished, within `budgetMs` of work. `mayContinue`
+   * (for a drain this call starts) is asked before each claim.
    */
-  wake(budgetMs = Number.POSITIVE_INFINITY): Promise<number> {
+  wake(budgetMs = Number.POSITIVE_INFINITY, mayContinue?: MayContinue): Promise<number> {
     if (this.stopping) return Promise.resolve(0);
     if (this.draining) {
       this.wakeAgain = true;
       return this.draining;
     }
-    this.draining = this.drainLoop(budgetMs).finally(() => {
+    this.draining = this.drainLoop(budgetMs, mayContinue).finally(() => {
       this.draining = undefined;
     });
     return this.draining;
@@ -137,13 +159,13 @@ export class JobRunner {
     await this.reportPresence(true).catch(() => undefined);
   }
 
-  private async drainLoop(budgetMs: number): Promise<number> {
+  private async drainLoop(budgetMs: number, mayContinue?: MayContinue): Promise<number> {
     const deadline = Date.now() + budgetMs;
     let total = 0;
     do {
       this.wakeAgain = false;
       try {
-        total += await this.drain(deadline);
+        total += await this.drain(deadline, mayContinue);
       } catch (error) {
         this.log.error('drain failed; the sweeper will wake this worker again', { error: String(error) });
         return total;
@@ -153,10 +175,11 @@ export class JobRunner {
   }
 
   /** Claims and runs jobs in `concurrency` slots until none is due or the deadline passes. */
-  private async drain(deadline: number): Promise<number> {
+  private async drain(deadline: number, mayContinue?: MayContinue): Promise<number> {
     let finished = 0;
     const slots = Array.from({ length: this.options.concurrency ?? 1 }, async () => {
       while (!this.stopping && Date.now() < deadline) {
+        if (mayContinue && !(await mayContinue())) return;
         const [job] = await claimJobs(this.options.db, this.workerId, this.leaseSeconds, 1);
         if (!job) return;
         await this.run(job);
@@ -173,14 +196,14 @@ export class JobRunner {
     if (notification.event === 'cancel_requested') {
       for (const job of notification.jobs) this.cancelRunning(job.id);
     } else if (notification.event === 'status' && notification.jobs.some((job) => job.status === 'pending')) {
-      void this.wake();
+      this.nudge();
     }
   }
 
   /** What notifications would have said: new jobs may be waiting, running ones may be cancelled. */
   private catchUp() {
     if (this.stopping) return;
-    void this.wake();
+    this.nudge();
     void this.checkCancelRequests();
   }
 

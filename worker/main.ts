@@ -5,6 +5,7 @@
 import { composeServices } from '../app/server/composition.server';
 import { openDatabase } from '../app/server/db/open.server';
 import { parseWorkerEnv } from './env';
+import { reportingPressure } from '../app/server/fleet.server';
 import { createWorkerServer } from './http';
 import { createWorkerMetrics } from './metrics';
 import { createJobRunner } from './job-runner';
@@ -21,7 +22,9 @@ async function main() {
     console.error((error as Error).message);
     process.exit(1);
   }
-  const services = composeServices(env, await openDatabase(env, { applicationName: 'switchyard-worker' }), 'worker');
+  const composed = composeServices(env, await openDatabase(env, { applicationName: 'switchyard-worker' }), 'worker');
+  // A 429/529 that outlasts the SDK's retries steps the whole fleet down (ADR 0016).
+  const services = { ...composed, generator: reportingPressure(composed.generator, composed.db, composed.log) };
   const { db, generator, log } = services;
   let inFlight = () => 0;
   const metrics = createWorkerMetrics(
@@ -51,7 +54,9 @@ async function main() {
 
   // Jobs scheduled for a retry become due without any NOTIFY; look for them now and then.
   // (On Cloud Run the sweeper's wake-ups do this, since idle instances get no CPU.)
-  const poll = setInterval(() => void runner.wake(env.WORKER_BUDGET_SECONDS * 1000), 5000);
+  const poll = setInterval(() => {
+    if (env.WORKER_IDLE_WAKE) void runner.wake(env.WORKER_BUDGET_SECONDS * 1000);
+  }, 5000);
   poll.unref();
 
   const shutdown = async (signal: string) => {

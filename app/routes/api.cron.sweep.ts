@@ -5,6 +5,6 @@ import { sweep } from '~/server/sweeper.server';
 
 /** GET /api/cron/sweep — Vercel Cron (vercel.json) calls it every minute with CRON_SECRET. */
 export const loader = cronRoute(async (runtime) => {
-  const result = await sweep(runtime.db, runtime.wakeWorker, runtime.env.SWEEP_REWAKE_AFTER_SECONDS);
+  const result = await sweep(runtime.db, runtime.wakeWorker, runtime.env.SWEEP_REWAKE_AFTER_SECONDS, runtime.fleet);
   return json(result, { headers: { 'Cache-Control': 'no-store' } });
 });

@@ -1,20 +1,21 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
-import { useNow } from '~/components/clock';
 import { Toast } from '~/components/toast';
 import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react';
 import { useState } from 'react';
 import { z } from 'zod';
 
-import { BatchProgress, formatEta } from '~/components/batch-progress';
+import { BatchProgress } from '~/components/batch-progress';
 import { formatCount, formatMicros } from '~/components/format';
 import { JobsTable } from '~/components/jobs-table';
 import { useLiveJobs } from '~/components/use-live-jobs';
+import { describeFleetEta } from '~/domain/fleet-eta';
 import { filtersToSearch } from '~/domain/job-filters';
 import { can } from '~/domain/permissions';
 import { paths } from '~/paths';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
 import { readForm } from '~/server/http.server';
+import { presentBatchEta } from '~/server/presenters/batch-eta.server';
 import { presentBatchList } from '~/server/presenters/batch-list.server';
 import { presentJobList } from '~/server/presenters/job-list.server';
 import { getRuntime } from '~/server/runtime.server';
@@ -28,13 +29,15 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   await requirePermission(request, 'jobs.view');
   const id = z.uuid().safeParse(params.batchId);
   if (!id.success) throw new Response('That is not a batch id.', { status: 404, statusText: 'Not Found' });
-  const { db } = await getRuntime();
-  const [[batch], page] = await Promise.all([
+  const { db, env, fleet } = await getRuntime();
+  const maxInstances = fleet ? await fleet.maxInstances() : env.WORKER_CONCURRENCY;
+  const [[batch], page, eta] = await Promise.all([
     presentBatchList(db, 1, id.data),
     presentJobList(db, { batch: id.data }, 200),
+    presentBatchEta(db, id.data, maxInstances),
   ]);
   if (!batch) throw new Response('No batch has this id.', { status: 404, statusText: 'Not Found' });
-  return json({ batch, jobs: page.jobs, more: page.nextCursor !== null });
+  return json({ batch, jobs: page.jobs, more: page.nextCursor !== null, eta });
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -54,8 +57,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function BatchPage() {
-  const { batch, jobs, more } = useLoaderData<typeof loader>();
-  const now = useNow();
+  const { batch, jobs, more, eta } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const root = useRouteLoaderData<typeof rootLoader>('root');
   const [armed, setArmed] = useState(false);
@@ -73,7 +75,7 @@ export default function BatchPage() {
         <h1>{batch.name}</h1>
         <p className="lede">
           {formatCount(batch.total)} chapters by {batch.createdBy} · spent {formatMicros(batch.costMicros)} · ETA{' '}
-          {formatEta(batch, now) ?? '—'}
+          <span data-testid="batch-eta">{describeFleetEta(eta)}</span>
         </p>
       </header>
       <Toast result={result} />

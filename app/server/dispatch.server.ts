@@ -1,5 +1,7 @@
 import { GoogleAuth } from 'google-auth-library';
 
+import type { SendWakeUp } from './fleet.server';
+
 /**
  * Wakes the worker after a job commits. Waking is only a nudge: the job is already durable,
  * so a failed wake-up is logged and left to the sweeper, never reported to the submitter.
@@ -7,6 +9,11 @@ import { GoogleAuth } from 'google-auth-library';
 export interface WorkerWakeUp {
   /** Resolves when the worker has the request (or the attempt failed); never rejects. */
   wake(): Promise<void>;
+  /**
+   * One tracked wake-up of the fleet (fleet.server.ts): the request carries its id and is held
+   * open until the worker answers (it drains the queue meanwhile), up to `holdMs`. Never rejects.
+   */
+  send: SendWakeUp;
 }
 
 export type WakeAuth = { kind: 'google-id-token' } | { kind: 'shared-secret'; secret: string };
@@ -21,6 +28,8 @@ export interface HttpWakeUpOptions {
    * app does not wait for the answer; it only makes sure the request was delivered.
    */
   handoffMs?: number;
+  /** How long a tracked wake-up is held open at most: the worker's budget plus a margin. */
+  holdMs?: number;
   onError?: (error: Error) => void;
 }
 
@@ -55,6 +64,30 @@ export function createHttpWakeUp(options: HttpWakeUpOptions): WorkerWakeUp {
         // A timeout after delivery is the normal case: the worker is busy draining.
         if ((error as Error).name === 'TimeoutError') return;
         options.onError?.(error as Error);
+      }
+    },
+
+    async send(wakeupId) {
+      try {
+        const response = await fetch(wakeUrl, {
+          method: 'POST',
+          headers: { authorization: await authorization(), 'content-type': 'application/json' },
+          body: JSON.stringify({ wakeup: wakeupId }),
+          signal: AbortSignal.timeout(options.holdMs ?? 900_000),
+        });
+        const text = await response.text();
+        if (response.ok) {
+          const processed = Number((JSON.parse(text) as { processed?: unknown }).processed);
+          return { outcome: 'drained', processed: Number.isFinite(processed) ? processed : 0 };
+        }
+        // 429: Cloud Run had no instance for it (max instances reached, or scaling too fast).
+        options.onError?.(new Error(`worker answered ${response.status}: ${text.slice(0, 200)}`));
+        return { outcome: response.status === 429 ? 'refused' : 'failed', processed: 0 };
+      } catch (error) {
+        // Held past holdMs: the worker still owns it and finishes it, or it expires.
+        if ((error as Error).name === 'TimeoutError') return { outcome: 'held', processed: 0 };
+        options.onError?.(error as Error);
+        return { outcome: 'failed', processed: 0 };
       }
     },
   };

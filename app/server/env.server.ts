@@ -48,6 +48,11 @@ const schema = z.object({
   WORKER_WAKE_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   /** Vercel Cron sends it as a bearer token to /api/cron/sweep. */
   CRON_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  /**
+   * The worker fleet's max instances when the Cloud Run service cannot be read (CLOUD_RUN_* unset):
+   * at most this many wake-ups are held open at once (worker/service.yaml: maxScale 10).
+   */
+  FLEET_MAX_INSTANCES: z.coerce.number().int().min(1).max(1000).default(10),
   /** Pending jobs older than this get their wake-up sent again by the sweeper. */
   SWEEP_REWAKE_AFTER_SECONDS: z.coerce.number().int().min(1).default(30),
   /** Vercel Edge Config connection string; with VERCEL_API_TOKEN, routing config is published to it. */

@@ -1,7 +1,11 @@
+import os from 'node:os';
+
 import { composeServices, type Services } from './composition.server';
 import { openDatabase } from './db/open.server';
 import type { Database } from './db/port.server';
+import { cloudRunFromEnv } from './cloud-run.server';
 import { createHttpWakeUp } from './dispatch.server';
+import { createFleet, maxInstancesSource, type Fleet } from './fleet.server';
 import { createEdgeConfigStore, type EdgeConfigStore } from './edge-config.server';
 import { getEnv, type AppEnv } from './env.server';
 
@@ -15,9 +19,19 @@ export interface Runtime extends Services {
   env: AppEnv;
   /** Where routing config is published for the router to read; null: the database only. */
   edgeConfig: EdgeConfigStore | null;
-  /** Nudges a worker to claim new jobs. Never required for correctness: jobs are durable. */
+  /**
+   * Nudges workers to claim new jobs: the embedded worker, and the Cloud Run fleet scaled to
+   * what is runnable. Never required for correctness: jobs are durable.
+   */
   wakeWorker: () => void;
+  /** The Cloud Run worker fleet, when WORKER_URL is set; null otherwise. */
+  fleet: Fleet | null;
 }
+
+/** A Cloud Run wake-up may take this long to reach a worker, cold start included. */
+const WAKE_PICKUP_SECONDS = 30;
+/** Cloud Run's request timeout in worker/service.yaml; a held wake-up is let go after it. */
+const WAKE_HOLD_MS = 900_000;
 
 const RUNTIME = Symbol.for('switchyard.runtime');
 type Holder = { [RUNTIME]?: Promise<Runtime> };
@@ -37,9 +51,32 @@ export function createRuntime(env: AppEnv, db: Database, localWake?: () => void)
           (env.WORKER_AUTH ?? (env.WORKER_WAKE_SECRET ? 'shared-secret' : 'google-id-token')) === 'shared-secret'
             ? { kind: 'shared-secret', secret: env.WORKER_WAKE_SECRET! }
             : { kind: 'google-id-token' },
+        holdMs: WAKE_HOLD_MS,
         onError: (error) => log.warn('worker wake-up failed; the sweeper will retry', { error: error.message }),
       })
     : undefined;
+  const cloudRun = cloudRunFromEnv(env);
+  const fleet = remote
+    ? createFleet({
+        db,
+        sender: `app-${os.hostname()}-${process.pid}`,
+        maxInstances: maxInstancesSource(
+          env.FLEET_MAX_INSTANCES,
+          cloudRun
+            ? async () => {
+                // The service-level limit and the revision template's both bind: the smaller wins.
+                const { service } = await cloudRun.read();
+                const limits = [service.scaling.maxInstances, service.revisionScaling?.maxInstances ?? null];
+                const set = limits.filter((limit): limit is number => limit !== null);
+                return set.length > 0 ? Math.min(...set) : null;
+              }
+            : null,
+        ),
+        pickupSeconds: WAKE_PICKUP_SECONDS,
+        send: remote.send,
+        log,
+      })
+    : null;
   return {
     ...services,
     env,
@@ -54,8 +91,9 @@ export function createRuntime(env: AppEnv, db: Database, localWake?: () => void)
         : null,
     wakeWorker: () => {
       localWake?.();
-      void remote?.wake();
+      void fleet?.reconcile();
     },
+    fleet,
   };
 }
 

@@ -7,6 +7,7 @@ import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
 import { readForm } from '~/server/http.server';
 import { cloudRunFromEnv } from '~/server/cloud-run.server';
+import { presentFleet } from '~/server/fleet.server';
 import { presentWorkerPage, summarizeListener } from '~/server/presenters/workers.server';
 import { getRuntime } from '~/server/runtime.server';
 import { operateWorkerService, parseWorkerOpsForm } from '~/server/services/worker-ops.server';
@@ -14,15 +15,19 @@ import { operateWorkerService, parseWorkerOpsForm } from '~/server/services/work
 import { LiveInstances } from './fleet-table';
 import { Operations } from './operations';
 import { QueuePanel } from './queue-panel';
+import { FleetPanel } from './fleet-panel';
 import { Revisions, ServiceStatus } from './service-status';
 
 export const meta: MetaFunction = () => [{ title: 'Worker · Switchyard' }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'jobs.view');
-  const { db, env } = await getRuntime();
-  const page = await presentWorkerPage(db, env.WORKER_LEASE_SECONDS, cloudRunFromEnv(env));
-  return json({ ...page, appListener: summarizeListener(db.listenerState()) });
+  const { db, env, fleet } = await getRuntime();
+  const [page, fleetStatus] = await Promise.all([
+    presentWorkerPage(db, env.WORKER_LEASE_SECONDS, cloudRunFromEnv(env)),
+    fleet ? fleet.maxInstances().then((max) => presentFleet(db, max)) : null,
+  ]);
+  return json({ ...page, fleet: fleetStatus, appListener: summarizeListener(db.listenerState()) });
 }
 
 type ActionResult = { ok: boolean; message: string };
@@ -37,7 +42,7 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function WorkerPage() {
-  const { cloudRun, workers, queue, appListener } = useLoaderData<typeof loader>();
+  const { cloudRun, workers, queue, appListener, fleet } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const role = useRouteLoaderData<typeof rootLoader>('root')?.staff?.role;
   const mayOperate = role ? can(role, 'worker.operate') : false;
@@ -79,6 +84,8 @@ export default function WorkerPage() {
       ) : null}
 
       <QueuePanel queue={queue} />
+
+      <FleetPanel fleet={fleet} />
 
       <LiveInstances workers={workers} appListener={appListener} />
     </>
