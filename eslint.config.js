@@ -4,7 +4,17 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['build/**', 'public/build/**', 'node_modules/**', '.data/**', 'scratch/**', 'test-results/**'] },
+  {
+    ignores: [
+      'build/**',
+      '.vercel/**',
+      'public/build/**',
+      'node_modules/**',
+      '.data/**',
+      'scratch/**',
+      'test-results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
