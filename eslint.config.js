@@ -8,6 +8,7 @@ export default tseslint.config(
     ignores: [
       'build/**',
       '.vercel/**',
+      'dist/**',
       'public/build/**',
       'node_modules/**',
       '.data/**',
