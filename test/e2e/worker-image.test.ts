@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -51,12 +51,13 @@ describe.skipIf(Boolean(missing) || !inject('postgresTemplateUrl'))('the worker 
     await runOrThrow(process.execPath, ['scripts/build-worker.mjs']);
     const performStarted = Date.now();
     scratch = await mkdtemp(path.join(os.tmpdir(), 'switchyard-image-'));
+    await chmod(scratch, 0o755); // the image's user (not root) reads it
     image = await performDockerfile({
       context: process.cwd(),
       root: path.join(scratch, 'image'),
       nodeBinDir: path.dirname(DEPLOY_TOOLS.node22),
       // A build starts with an empty npm cache, and its `npm cache clean` must not empty this machine's.
-      runEnv: { HOME: path.join(scratch, 'home'), npm_config_cache: path.join(scratch, 'npm-cache') },
+      runEnv: { npm_config_cache: path.join(scratch, 'npm-cache') },
     });
     console.info(
       `worker image: compile ${performStarted - compileStarted} ms, ` +

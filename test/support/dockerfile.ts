@@ -57,7 +57,7 @@ export async function performDockerfile(options: {
   root: string;
   /** Runs RUN steps: puts the base image's Node first on PATH. */
   nodeBinDir: string;
-  /** Environment for RUN steps on top of the image's ENV (HOME, npm cache…). */
+  /** Environment for RUN steps on top of this process's and under the image's ENV (npm cache…). */
   runEnv?: Record<string, string>;
   log?: (line: string) => void;
 }): Promise<PerformedImage> {
@@ -117,7 +117,9 @@ export async function performDockerfile(options: {
         break;
       }
       case 'RUN':
+        // The build host's environment (its registry settings and certificates), as a builder has.
         await runShell(step.args, inImage('.'), {
+          ...(process.env as Record<string, string>),
           PATH: `${options.nodeBinDir}:${process.env.PATH ?? ''}`,
           ...options.runEnv,
           ...image.env,
