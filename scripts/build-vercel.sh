@@ -2,12 +2,15 @@
 # `npm run build:vercel`: builds the app as Vercel does, into .vercel/output (Build Output API v3),
 # with the pinned Vercel CLI, offline. Needs no Vercel account: without a linked project it uses
 # scripts/vercel-project.template.json (framework remix, Node 22). `vercel link` / `vercel pull`
-# replace .vercel/project.json with the real project's; this script then leaves it alone.
+# replace .vercel/project.json with the real project's; this script then leaves it alone (it
+# refreshes only its own copy of the template).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deploy-tools.sh
 mkdir -p .vercel
-[ -f .vercel/project.json ] || cp scripts/vercel-project.template.json .vercel/project.json
+if [ ! -f .vercel/project.json ] || grep -q prj_switchyard_local_build .vercel/project.json; then
+  cp scripts/vercel-project.template.json .vercel/project.json
+fi
 rm -rf .vercel/output
 # Build on Node 22, as Vercel's build image does for a nodejs22.x function: the file trace follows
 # the running Node's resolution (Node 22 adds "module-sync" exports), so a build on Node 20 ships
