@@ -4,7 +4,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['build/**', 'public/build/**', 'node_modules/**', '.data/**', 'scratch/**', 'test-results/**'] },
+  {
+    ignores: [
+      'build/**',
+      '.vercel/**',
+      'dist/**',
+      'public/build/**',
+      'node_modules/**',
+      '.data/**',
+      'scratch/**',
+      'test-results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -24,6 +24,14 @@ import { getRuntime } from './server/runtime.server';
 import stylesheet from './styles/app.css';
 import dashboardStylesheet from './styles/dashboard.css';
 
+/**
+ * Vercel Function settings for every route (they inherit the root's). Read statically by Vercel's
+ * Remix builder; one value for all routes keeps one function, since per-route values need a fork
+ * of @remix-run/dev that does not exist for 2.17 (ADR 0015). 300 s covers the edge path's
+ * in-request generation and the /live stream; regions are in vercel.json.
+ */
+export const config = { maxDuration: 300 };
+
 export const links: LinksFunction = () => [
   { rel: 'icon', href: '/favicon.ico', sizes: '32x32' },
   { rel: 'stylesheet', href: stylesheet },

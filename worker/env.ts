@@ -41,6 +41,8 @@ const schema = z.object({
   WORKER_WAKE_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   /** Production: the worker's own URL, the audience of the Google ID tokens it accepts. */
   WORKER_OIDC_AUDIENCE: z.url({ message: 'must be the worker service URL' }).optional(),
+  /** Where Google's ID-token signing certificates are fetched: Google's by default (tests, emulators). */
+  WORKER_OIDC_CERTS_URL: z.url({ message: 'must be a URL' }).optional(),
   /** Comma-separated service-account emails allowed to wake the worker with an ID token. */
   WORKER_INVOKER_EMAILS: z
     .string()

@@ -37,7 +37,11 @@ async function main() {
   const authenticate = createWakeAuthenticator({
     sharedSecret: env.WORKER_WAKE_SECRET,
     oidc: env.WORKER_OIDC_AUDIENCE
-      ? { audience: env.WORKER_OIDC_AUDIENCE, allowedEmails: env.WORKER_INVOKER_EMAILS }
+      ? {
+          audience: env.WORKER_OIDC_AUDIENCE,
+          allowedEmails: env.WORKER_INVOKER_EMAILS,
+          certsUrl: env.WORKER_OIDC_CERTS_URL,
+        }
       : undefined,
   });
   const server = createWorkerServer({
