@@ -3,7 +3,7 @@
  * Wakes on POST /wake (Cloud Run's dispatch), on NOTIFY of new jobs, and at start.
  */
 import { composeServices } from '../app/server/composition.server';
-import { openDatabase } from '../app/server/db/open.server';
+import { openPostgresFrom } from '../app/server/db/postgres.server';
 import { parseWorkerEnv } from './env';
 import { reportingPressure } from '../app/server/fleet.server';
 import { createWorkerServer } from './http';
@@ -22,7 +22,7 @@ async function main() {
     console.error((error as Error).message);
     process.exit(1);
   }
-  const composed = composeServices(env, await openDatabase(env, { applicationName: 'switchyard-worker' }), 'worker');
+  const composed = composeServices(env, openPostgresFrom(env, 'switchyard-worker'), 'worker');
   // A 429/529 that outlasts the SDK's retries steps the whole fleet down (ADR 0016).
   const services = { ...composed, generator: reportingPressure(composed.generator, composed.db, composed.log) };
   const { db, generator, log } = services;

@@ -247,12 +247,18 @@ describe.skipIf(Boolean(missing) || !inject('postgresTemplateUrl'))('the worker 
     const container = await startContainer();
     anthropic.enqueue({ text: Array.from({ length: 400 }, (_, i) => `p${i} `), delayMs: 50 });
     const { jobId } = await submitJob(database.db, newJob(chapters[1]));
+    // service.yaml's worker works only inside a wake-up; this one is held open until the drain ends.
+    const wake = fetch(`${container.url}/wake`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await google.idToken({ audience: serviceValue('WORKER_OIDC_AUDIENCE') })}` },
+    }).catch(() => null);
     await expect.poll(async () => (await jobRow(database.db, jobId)).status, { timeout: 10_000 }).toBe('running');
     const signalledAt = Date.now();
     container.child.kill('SIGTERM');
     expect(await container.exited).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(CLOUD_RUN_SIGKILL_AFTER_MS);
     expect(await jobRow(database.db, jobId)).toMatchObject({ status: 'pending', lease_owner: null });
+    await wake;
   });
 });
 

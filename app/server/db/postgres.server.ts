@@ -31,6 +31,23 @@ export interface PostgresOptions {
   applicationName?: string;
 }
 
+/** Where PostgreSQL is, as both processes configure it (env.server.ts, worker/env.ts). */
+export interface PostgresSettings {
+  DATABASE_URL: string;
+  DATABASE_LISTEN_URL?: string;
+  DATABASE_POOL_SIZE: number;
+}
+
+/** PostgreSQL from configuration: the app (through `openDatabase`) and the worker open it here. */
+export function openPostgresFrom(settings: PostgresSettings, applicationName?: string): Database {
+  return openPostgres({
+    connectionString: settings.DATABASE_URL,
+    listenConnectionString: settings.DATABASE_LISTEN_URL,
+    poolSize: settings.DATABASE_POOL_SIZE,
+    applicationName,
+  });
+}
+
 /**
  * PostgreSQL over TCP through a pool. Works through Supabase's pooler in transaction mode
  * because every query is a single round trip or runs inside `transaction()` on one client;
