@@ -20,11 +20,15 @@ import { isEmpty, seed } from './app/server/db/seed.server';
 import { addDemoDataOnFirstStart } from './app/server/db/demo.server';
 import { ConfigurationError, getEnv } from './app/server/env.server';
 import { sweep } from './app/server/sweeper.server';
+import { drainWithRuntime, installLocalResponseCache } from './app/server/cache-invalidation.server';
+import { cachedReadsMiddleware } from './app/server/cached-reads.server';
+import { createResponseCache } from './app/edge/response-cache';
 import { createRuntime, setRuntime } from './app/server/runtime.server';
 import { JobRunner } from './worker/job-runner';
 import { createLogger } from './app/server/log.server';
 
 const SWEEP_INTERVAL_MS = 5_000;
+const CACHE_DRAIN_INTERVAL_MS = 1_000;
 
 /**
  * How much of a request body that was answered before being read (a 413, a 401) is still read
@@ -131,6 +135,15 @@ async function main() {
       return next();
     res.status(403).type('text/plain').send(CROSS_SITE_MESSAGE);
   });
+  // Vercel's CDN caches chapter and profile reads by their headers and tags; here a small
+  // in-process cache does, invalidated by the same outbox (cache_invalidations) every second.
+  const responseCache = createResponseCache();
+  installLocalResponseCache(responseCache);
+  const invalidations = setInterval(() => {
+    drainWithRuntime(runtime).catch((error: Error) => log.warn('cache invalidation failed', { error: error.message }));
+  }, CACHE_DRAIN_INTERVAL_MS);
+  invalidations.unref();
+  app.use(cachedReadsMiddleware(build, responseCache));
   app.all('*', createRequestHandler({ build, mode: build.mode }));
 
   const server = app.listen(env.PORT, () => {
@@ -159,6 +172,7 @@ async function main() {
     stopping = true;
     log.info('shutting down', { signal });
     clearInterval(sweeper);
+    clearInterval(invalidations);
     server.close();
     await runner?.stop();
     await db.close();

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 
 import { json, type LoaderFunctionArgs } from '@remix-run/node';
 
+import { drainWithRuntime } from '~/server/cache-invalidation.server';
 import { apiError } from '~/server/http.server';
 import { getRuntime } from '~/server/runtime.server';
 import { sweep } from '~/server/sweeper.server';
@@ -17,5 +18,6 @@ export async function loader({ request }: LoaderFunctionArgs) {
     return apiError(401, 'unauthorized', 'The sweeper needs Authorization: Bearer <CRON_SECRET>.');
   }
   const result = await sweep(runtime.db, runtime.wakeWorker, runtime.env.SWEEP_REWAKE_AFTER_SECONDS);
-  return json(result, { headers: { 'Cache-Control': 'no-store' } });
+  const cacheInvalidations = await drainWithRuntime(runtime);
+  return json({ ...result, cacheInvalidations }, { headers: { 'Cache-Control': 'no-store' } });
 }

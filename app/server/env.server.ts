@@ -57,6 +57,8 @@ const schema = z.object({
   VERCEL_API_TOKEN: z.string().min(1).optional(),
   VERCEL_TEAM_ID: z.string().min(1).optional(),
   VERCEL_API_URL: z.url().default('https://api.vercel.com'),
+  /** The Vercel project whose CDN cache tags are invalidated (with VERCEL_API_TOKEN). */
+  VERCEL_PROJECT_ID: z.string().min(1).optional(),
   /** The Cloud Run worker service the Worker page reads and steers (all three, or none). */
   CLOUD_RUN_PROJECT: z.string().min(1).optional(),
   CLOUD_RUN_REGION: z.string().min(1).optional(),

@@ -5,6 +5,7 @@ import type { LearnerApiDeps, RouteSample } from '~/edge/learner-api';
 import { createSupabaseLearnerStore } from '~/edge/supabase-learner-store';
 
 import type { SupabaseJwtConfig } from './auth/supabase-jwt.server';
+import { drainWithRuntime } from './cache-invalidation.server';
 import type { Queryable } from './db/port.server';
 import type { AppEnv } from './env.server';
 import { createSqlLearnerStore } from './learner-store.server';
@@ -94,10 +95,14 @@ export function createSampleRecorder(db: Queryable, flushMs = 250, maxBatch = 20
 
 export type SampleRecorder = ReturnType<typeof createSampleRecorder>;
 
-const depsByRuntime = new WeakMap<Runtime, LearnerApiDeps & { samples: SampleRecorder }>();
+type Deps = LearnerApiDeps & { samples: SampleRecorder; onProfileChanged: () => Promise<void> };
+
+const log = createLogger({ component: 'learner-api' });
+
+const depsByRuntime = new WeakMap<Runtime, Deps>();
 
 /** The edge handlers' dependencies on this process's runtime (one set per runtime). */
-export function learnerApiDeps(runtime: Runtime): LearnerApiDeps & { samples: SampleRecorder } {
+export function learnerApiDeps(runtime: Runtime): Deps {
   let deps = depsByRuntime.get(runtime);
   if (!deps) {
     const { env } = runtime;
@@ -112,6 +117,13 @@ export function learnerApiDeps(runtime: Runtime): LearnerApiDeps & { samples: Sa
       rateLimiter: createRateLimiter({ limit: env.LEARNER_RATE_LIMIT_PER_MINUTE, windowMs: 60_000 }),
       recordSample: (sample) => samples.record(sample),
       samples,
+      // The trigger queued `profile:<learner>` with the change; send it now rather than at the
+      // next sweep. Not awaited: the answer does not wait for the CDN (a failure is retried).
+      onProfileChanged: async () => {
+        drainWithRuntime(runtime).catch((error: Error) =>
+          log.warn('cache invalidation failed; the sweeper retries it', { error: error.message }),
+        );
+      },
     };
     depsByRuntime.set(runtime, deps);
   }
