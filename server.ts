@@ -22,6 +22,8 @@ import { ConfigurationError, getEnv } from './app/server/env.server';
 import { sweep } from './app/server/sweeper.server';
 import { drainWithRuntime, installLocalResponseCache } from './app/server/cache-invalidation.server';
 import { cachedReadsMiddleware } from './app/server/cached-reads.server';
+import { DEMO_LEARNER_ID } from './app/server/db/demo-learners.server';
+import { issueLocalLearnerToken } from './app/server/learner-api.server';
 import { createResponseCache } from './app/edge/response-cache';
 import { createRuntime, setRuntime } from './app/server/runtime.server';
 import { JobRunner } from './worker/job-runner';
@@ -146,6 +148,10 @@ async function main() {
   app.use(cachedReadsMiddleware(build, responseCache));
   app.all('*', createRequestHandler({ build, mode: build.mode }));
 
+  // Without Supabase Auth, learner tokens are issued here; print one so the edge routes can be tried.
+  const learnerToken = env.SUPABASE_URL
+    ? null
+    : await issueLocalLearnerToken(env, DEMO_LEARNER_ID, { expiresInSeconds: 86_400 });
   const server = app.listen(env.PORT, () => {
     const lines = [
       '',
@@ -155,9 +161,14 @@ async function main() {
       `  generator: ${runtime.generator.name === 'anthropic' ? 'Anthropic API' : 'offline placeholder text (set ANTHROPIC_API_KEY for real generation)'}`,
       `  health:   http://localhost:${env.PORT}/healthz`,
       ...staffLines.map((line) => `  ${line}`),
+      ...(learnerToken
+        ? [
+            `  learner:  a demo learner's token (24 h): curl -H 'Authorization: Bearer ${learnerToken}' http://localhost:${env.PORT}/api/user/profile`,
+          ]
+        : []),
       ...(demo
         ? [
-            `  demo:     ${demo.chapters} demo chapters and ${demo.jobs} jobs of made-up history (npm run demo:remove deletes them)`,
+            `  demo:     ${demo.chapters} demo chapters, ${demo.jobs} jobs and ${demo.learners} learners of made-up history (npm run demo:remove deletes them)`,
           ]
         : []),
       '',
