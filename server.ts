@@ -23,7 +23,7 @@ import { sweep } from './app/server/sweeper.server';
 import { drainWithRuntime, installLocalResponseCache } from './app/server/cache-invalidation.server';
 import { cachedReadsMiddleware } from './app/server/cached-reads.server';
 import { DEMO_LEARNER_ID } from './app/server/db/demo-learners.server';
-import { issueLocalLearnerToken } from './app/server/learner-api.server';
+import { issueLocalLearnerToken, issuesLocalLearnerTokens } from './app/server/learner-api.server';
 import { createResponseCache } from './app/edge/response-cache';
 import { createRuntime, setRuntime } from './app/server/runtime.server';
 import { JobRunner } from './worker/job-runner';
@@ -149,9 +149,9 @@ async function main() {
   app.all('*', createRequestHandler({ build, mode: build.mode }));
 
   // Without Supabase Auth, learner tokens are issued here; print one so the edge routes can be tried.
-  const learnerToken = env.SUPABASE_URL
-    ? null
-    : await issueLocalLearnerToken(env, DEMO_LEARNER_ID, { expiresInSeconds: 86_400 });
+  const learnerToken = issuesLocalLearnerTokens(env)
+    ? await issueLocalLearnerToken(env, DEMO_LEARNER_ID, { expiresInSeconds: 86_400 })
+    : null;
   const server = app.listen(env.PORT, () => {
     const lines = [
       '',

@@ -30,6 +30,11 @@ export function learnerAuthConfig(env: AppEnv): SupabaseJwtConfig | null {
   return null;
 }
 
+/** True when this process issues learner tokens itself (no Supabase Auth, a secret to sign with). */
+export function issuesLocalLearnerTokens(env: AppEnv): boolean {
+  return !env.SUPABASE_URL && Boolean(learnerAuthConfig(env)?.jwtSecret);
+}
+
 /** A learner access token as Supabase Auth shapes it, for local learners (npm start, tests). */
 export async function issueLocalLearnerToken(
   env: AppEnv,
@@ -37,7 +42,8 @@ export async function issueLocalLearnerToken(
   options: { expiresInSeconds?: number; email?: string } = {},
 ): Promise<string> {
   const auth = learnerAuthConfig(env);
-  if (!auth?.jwtSecret || env.SUPABASE_URL) throw new Error('Learner tokens are issued by Supabase Auth here.');
+  if (!auth?.jwtSecret || !issuesLocalLearnerTokens(env))
+    throw new Error('Learner tokens are issued by Supabase Auth here, or LEARNER_JWT_SECRET is not set.');
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ role: 'authenticated', ...(options.email ? { email: options.email } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
