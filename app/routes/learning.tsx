@@ -108,8 +108,8 @@ export default function LearningPage() {
             title: `${course.courseTitle}: completion funnel`,
             columns: [
               { key: 'chapter', label: 'Chapter' },
-              { key: 'started', label: 'Started', unit: 'count' },
-              { key: 'completed', label: 'Completed', unit: 'count' },
+              { key: 'started', label: 'Started', unit: 'learners' },
+              { key: 'completed', label: 'Completed', unit: 'learners' },
             ],
             rows: chapters.map((chapter) => ({
               chapter: `#${chapter.position}`,
