@@ -17,7 +17,8 @@ export function RouteLatencyTable({ rows }: { rows: RouteLatency[] }) {
       <h2>Edge routes</h2>
       {rows.length === 0 ? (
         <p className="muted">
-          No requests to <code>/api/user/profile</code> or <code>/api/progress/update</code> in this range.
+          No requests to <code>/api/chapters/:id</code>, <code>/api/user/profile</code> or{' '}
+          <code>/api/progress/update</code> in this range.
         </p>
       ) : (
         <div className="table-scroll">

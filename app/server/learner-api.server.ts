@@ -1,16 +1,16 @@
 import { SignJWT } from 'jose';
 
 import { createRateLimiter } from '~/edge/rate-limit';
-import type { LearnerApiDeps, RouteSample } from '~/edge/learner-api';
+import type { LearnerApiDeps } from '~/edge/learner-api';
 import { createSupabaseLearnerStore } from '~/edge/supabase-learner-store';
 
 import type { SupabaseJwtConfig } from './auth/supabase-jwt.server';
 import { drainWithRuntime } from './cache-invalidation.server';
-import type { Queryable } from './db/port.server';
 import type { AppEnv } from './env.server';
 import { createSqlLearnerStore } from './learner-store.server';
 import { createLogger } from './log.server';
 import { activeRoutingConfig } from './routing-config.server';
+import { routeSamples, type SampleRecorder } from './route-samples.server';
 import type { Runtime } from './runtime.server';
 
 /**
@@ -55,52 +55,6 @@ export async function issueLocalLearnerToken(
     .sign(new TextEncoder().encode(auth.jwtSecret));
 }
 
-/**
- * Route samples are written in batches (every 250 ms or 200 samples), not one insert per
- * request: the sample must never add a round trip to the route it measures.
- */
-export function createSampleRecorder(db: Queryable, flushMs = 250, maxBatch = 200) {
-  const log = createLogger({ component: 'route-samples' });
-  let pending: (RouteSample & { at: string })[] = [];
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  let writing: Promise<void> = Promise.resolve();
-  const flush = () => {
-    writing = writing.then(write);
-    return writing;
-  };
-  const write = async () => {
-    timer = null;
-    const batch = pending;
-    pending = [];
-    if (batch.length === 0) return;
-    try {
-      await db.query(
-        `insert into public.api_route_samples (at, route, method, destination, rule_id, config_version, status, latency_ms)
-         select (s ->> 'at')::timestamptz, s ->> 'route', s ->> 'method', s ->> 'destination', s ->> 'ruleId',
-                (s ->> 'configVersion')::int, (s ->> 'status')::int, (s ->> 'latencyMs')::real
-         from jsonb_array_elements($1::jsonb) as s`,
-        [JSON.stringify(batch)],
-      );
-    } catch (error) {
-      log.warn('route samples were not recorded', { error: (error as Error).message, samples: batch.length });
-    }
-  };
-  return {
-    record(sample: RouteSample) {
-      pending.push({ ...sample, at: new Date().toISOString() });
-      if (pending.length >= maxBatch) void flush();
-      else timer ??= setTimeout(() => void flush(), flushMs);
-    },
-    /** Writes what is pending now (tests, shutdown). */
-    async flush() {
-      if (timer) clearTimeout(timer);
-      await flush();
-    },
-  };
-}
-
-export type SampleRecorder = ReturnType<typeof createSampleRecorder>;
-
 type Deps = LearnerApiDeps & { samples: SampleRecorder; onProfileChanged: () => Promise<void> };
 
 const log = createLogger({ component: 'learner-api' });
@@ -112,7 +66,7 @@ export function learnerApiDeps(runtime: Runtime): Deps {
   let deps = depsByRuntime.get(runtime);
   if (!deps) {
     const { env } = runtime;
-    const samples = createSampleRecorder(runtime.db);
+    const samples = routeSamples(runtime);
     deps = {
       store:
         env.LEARNER_DATA === 'supabase'

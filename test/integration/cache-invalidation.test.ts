@@ -69,6 +69,7 @@ describe.each(databaseTargets())('response cache and tag invalidation on $name',
     const first = await viaCache(`/api/chapters/${chapterId}`, readToken);
     expect(first.headers.get('cache-control')).toBe('s-maxage=60, stale-while-revalidate=300');
     expect(first.headers.get('vercel-cache-tag')).toBeNull(); // read by the cache, not sent on
+    expect(first.headers.get('x-route-destination')).toBe('edge');
     expect(await read(first)).toMatchObject({ status: 'MISS', body: { version: 0 } });
     expect(await read(await viaCache(`/api/chapters/${chapterId}`, readToken))).toMatchObject({
       status: 'HIT',
@@ -127,6 +128,12 @@ describe.each(databaseTargets())('response cache and tag invalidation on $name',
         teamId: null,
       },
     ]);
+    // Every answer from the app (not the cached ones) was routed and timed for the Latency page.
+    await learnerApiDeps(app.runtime).samples.flush();
+    const [samples] = await test_.db.query<{ n: number }>(
+      `select count(*)::int as n from public.api_route_samples where route = '/api/chapters/:id' and status = 200`,
+    );
+    expect(samples.n).toBe(2); // the first read and the revalidation
     const audit = await test_.db.query<{ action: string; detail: { attempt: number; target: string } }>(
       `select action, detail from public.audit_log where actor = 'system:cache' order by id`,
     );
