@@ -1,4 +1,4 @@
-import type { ActionFunctionArgs } from '@remix-run/node';
+import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node';
 
 import { handleProgressUpdate } from '~/edge/learner-api';
 import { learnerApiDeps } from '~/server/learner-api.server';
@@ -12,6 +12,7 @@ export async function action({ request }: ActionFunctionArgs) {
   return handleProgressUpdate(request, learnerApiDeps(await getRuntime()));
 }
 
-export async function loader({ request }: ActionFunctionArgs) {
+/** Any other method: the handler's 405 naming POST. */
+export async function loader({ request }: LoaderFunctionArgs) {
   return handleProgressUpdate(request, learnerApiDeps(await getRuntime()));
 }
