@@ -108,6 +108,7 @@ export type ProgressOutcome =
   | { kind: 'applied' | 'replayed'; progress: LearnerProgress }
   | { kind: 'event_reused' }
   | { kind: 'unknown_chapter' }
+  | { kind: 'unknown_version'; currentVersion: number }
   | { kind: 'staff_account' };
 
 export type ProfileOutcome = { kind: 'profile'; profile: LearnerProfile } | { kind: 'staff_account' };

@@ -234,6 +234,13 @@ export function handleProgressUpdate(request: Request, deps: LearnerApiDeps): Pr
         return edgeApiError(422, 'unknown_chapter', 'No chapter has this id.', {
           chapter_id: ['must be the id of an existing chapter'],
         });
+      case 'unknown_version':
+        return edgeApiError(
+          422,
+          'unknown_chapter_version',
+          `This chapter has no version ${update.chapter_version}; its current version is ${outcome.currentVersion}.`,
+          { chapter_version: [`must be at most ${outcome.currentVersion}, the chapter's current version`] },
+        );
       case 'event_reused':
         return edgeApiError(
           422,

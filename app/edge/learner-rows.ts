@@ -54,6 +54,8 @@ export function toProgressOutcome(row: ProgressRow | undefined): ProgressOutcome
     };
     return { kind: row.outcome, progress };
   }
+  if (row.outcome === 'unknown_version')
+    return { kind: 'unknown_version', currentVersion: Number(row.chapter_version) };
   if (row.outcome === 'unknown_chapter' || row.outcome === 'event_reused' || row.outcome === 'staff_account')
     return { kind: row.outcome };
   throw new Error(`record_learner_progress returned an unknown outcome "${row.outcome}"`);

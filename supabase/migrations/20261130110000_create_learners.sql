@@ -76,7 +76,8 @@ grant select on public.learner_progress, public.learner_progress_events to authe
 /**
  * One progress update, idempotent by (learner, client_event_id), in one transaction.
  * Outcomes: applied, replayed (the same event again: nothing changes), event_reused (the same
- * id with different figures: nothing changes), unknown_chapter, staff_account.
+ * id with different figures: nothing changes), unknown_chapter, unknown_version (a chapter version
+ * newer than the chapter's), staff_account.
  * Security definer so that a learner's JWT can call it through PostgREST without write grants on
  * the progress table; it only ever writes the caller's own rows (auth.uid(), when a JWT is set).
  */
@@ -103,6 +104,7 @@ as $$
 declare
   v_event public.learner_progress_events%rowtype;
   v_outcome text := 'applied';
+  v_current_version integer;
 begin
   if auth.uid() is not null and auth.uid() <> p_learner_id then
     raise exception 'a learner can record only their own progress' using errcode = '42501';
@@ -113,8 +115,15 @@ begin
       null::timestamptz, null::integer, null::timestamptz;
     return;
   end if;
-  if not exists (select 1 from public.chapters c where c.id = p_chapter_id) then
+  select c.content_version into v_current_version from public.chapters c where c.id = p_chapter_id;
+  if not found then
     return query select 'unknown_chapter'::text, p_chapter_id, null::integer, null::numeric,
+      null::timestamptz, null::integer, null::timestamptz;
+    return;
+  end if;
+  -- A client cannot have read a version that was never written.
+  if p_chapter_version > v_current_version then
+    return query select 'unknown_version'::text, p_chapter_id, v_current_version, null::numeric,
       null::timestamptz, null::integer, null::timestamptz;
     return;
   end if;

@@ -239,6 +239,16 @@ describe.each(databaseTargets())('learner edge routes on $name', (target) => {
       const unknown = await postProgress(bobToken, { client_event_id: 'u-1', chapter_id: randomUUID(), percent: 5 });
       expect(unknown.status).toBe(422);
       expect(await unknown.json()).toMatchObject({ error: { fields: { chapter_id: [expect.any(String)] } } });
+      const future = await postProgress(bobToken, {
+        client_event_id: 'v-1',
+        chapter_id: chapterIds[0],
+        chapter_version: 7,
+        percent: 5,
+      });
+      expect(future.status).toBe(422);
+      expect(await future.json()).toMatchObject({
+        error: { code: 'unknown_chapter_version', fields: { chapter_version: [expect.stringMatching(/at most 0/)] } },
+      });
       const oversized = await postProgress(bobToken, {
         client_event_id: 'x'.repeat(5000),
         chapter_id: chapterIds[0],
