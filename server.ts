@@ -20,11 +20,17 @@ import { isEmpty, seed } from './app/server/db/seed.server';
 import { addDemoDataOnFirstStart } from './app/server/db/demo.server';
 import { ConfigurationError, getEnv } from './app/server/env.server';
 import { sweep } from './app/server/sweeper.server';
+import { drainWithRuntime, installLocalResponseCache } from './app/server/cache-invalidation.server';
+import { cachedReadsMiddleware } from './app/server/cached-reads.server';
+import { DEMO_LEARNER_ID } from './app/server/db/demo-learners.server';
+import { issueLocalLearnerToken, issuesLocalLearnerTokens } from './app/server/learner-api.server';
+import { createResponseCache } from './app/edge/response-cache';
 import { createRuntime, setRuntime } from './app/server/runtime.server';
 import { createJobRunner, type JobRunner } from './worker/job-runner';
 import { createLogger } from './app/server/log.server';
 
 const SWEEP_INTERVAL_MS = 5_000;
+const CACHE_DRAIN_INTERVAL_MS = 1_000;
 
 /**
  * How much of a request body that was answered before being read (a 413, a 401) is still read
@@ -125,8 +131,21 @@ async function main() {
       return next();
     res.status(403).type('text/plain').send(CROSS_SITE_MESSAGE);
   });
+  // Vercel's CDN caches chapter and profile reads by their headers and tags; here a small
+  // in-process cache does, invalidated by the same outbox (cache_invalidations) every second.
+  const responseCache = createResponseCache();
+  installLocalResponseCache(responseCache);
+  const invalidations = setInterval(() => {
+    drainWithRuntime(runtime).catch((error: Error) => log.warn('cache invalidation failed', { error: error.message }));
+  }, CACHE_DRAIN_INTERVAL_MS);
+  invalidations.unref();
+  app.use(cachedReadsMiddleware(build, responseCache));
   app.all('*', createRequestHandler({ build, mode: build.mode }));
 
+  // Without Supabase Auth, learner tokens are issued here; print one so the edge routes can be tried.
+  const learnerToken = issuesLocalLearnerTokens(env)
+    ? await issueLocalLearnerToken(env, DEMO_LEARNER_ID, { expiresInSeconds: 86_400 })
+    : null;
   const server = app.listen(env.PORT, () => {
     const lines = [
       '',
@@ -136,9 +155,14 @@ async function main() {
       `  generator: ${runtime.generator.name === 'anthropic' ? 'Anthropic API' : 'offline placeholder text (set ANTHROPIC_API_KEY for real generation)'}`,
       `  health:   http://localhost:${env.PORT}/healthz`,
       ...staffLines.map((line) => `  ${line}`),
+      ...(learnerToken
+        ? [
+            `  learner:  a demo learner's token (24 h): curl -H 'Authorization: Bearer ${learnerToken}' http://localhost:${env.PORT}/api/user/profile`,
+          ]
+        : []),
       ...(demo
         ? [
-            `  demo:     ${demo.chapters} demo chapters and ${demo.jobs} jobs of made-up history (npm run demo:remove deletes them)`,
+            `  demo:     ${demo.chapters} demo chapters, ${demo.jobs} jobs and ${demo.learners} learners of made-up history (npm run demo:remove deletes them)`,
           ]
         : []),
       '',
@@ -153,6 +177,7 @@ async function main() {
     stopping = true;
     log.info('shutting down', { signal });
     clearInterval(sweeper);
+    clearInterval(invalidations);
     server.close();
     await runner?.stop();
     await db.close();

@@ -10,6 +10,8 @@ export const paths = {
   routing: () => '/routing',
   costs: () => '/costs',
   latency: () => '/latency',
+  learning: () => '/learning',
+  learningCsv: (range: { from: string; to: string }) => `/learning/csv?from=${range.from}&to=${range.to}`,
   worker: () => '/worker',
   signIn: (redirectTo?: string) => (redirectTo ? `/sign-in?redirectTo=${encodeURIComponent(redirectTo)}` : '/sign-in'),
   signOut: () => '/sign-out',

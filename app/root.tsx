@@ -60,6 +60,7 @@ const NAV: { to: string; label: string; action: Action }[] = [
   { to: paths.routing(), label: 'Routing', action: 'routing.view' },
   { to: paths.costs(), label: 'Costs', action: 'costs.view' },
   { to: paths.latency(), label: 'Latency', action: 'costs.view' },
+  { to: paths.learning(), label: 'Learning', action: 'costs.view' },
   { to: paths.worker(), label: 'Worker', action: 'jobs.view' },
   { to: paths.adminStaff(), label: 'Admin', action: 'staff.manage' },
 ];

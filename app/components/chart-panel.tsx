@@ -269,6 +269,8 @@ function yAxisOf(unit: ChartColumn['unit'], max: number): { label: string; forma
       return { label: 'percent', format: (value) => `${value}%` };
     case 'count':
       return { label: 'jobs', format: (value) => formatCount(value) };
+    case 'learners':
+      return { label: 'learners', format: (value) => formatCount(value) };
     default:
       return { label: '', format: (value) => formatCount(value) };
   }

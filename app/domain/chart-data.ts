@@ -5,8 +5,8 @@
 export interface ChartColumn {
   key: string;
   label: string;
-  /** 'usd' values are micro-dollars, shown and exported as dollars; 'count' counts jobs. */
-  unit?: 'usd' | 'ms' | 'count' | 'percent';
+  /** 'usd' values are micro-dollars, shown and exported as dollars; 'count' counts jobs, 'learners' people. */
+  unit?: 'usd' | 'ms' | 'count' | 'learners' | 'percent';
 }
 
 export interface ChartData {

@@ -3,6 +3,7 @@ import { useLoaderData } from '@remix-run/react';
 
 import { useNow } from '~/components/clock';
 import { ChartPanel } from '~/components/chart-panel';
+import { RouteLatencyTable } from '~/components/route-latency-table';
 import { DemoHistoryNote, RangeForm, rangeIncludesToday } from '~/components/range-form';
 import { useLiveJobs } from '~/components/use-live-jobs';
 import { formatAge, formatCount } from '~/components/format';
@@ -12,6 +13,7 @@ import { requirePermission } from '~/server/auth/auth.server';
 import { readSearchParams } from '~/server/http.server';
 import { presentLatency } from '~/server/presenters/analytics.server';
 import { parseRange } from '~/server/presenters/range.server';
+import { presentRouteLatency } from '~/server/presenters/route-latency.server';
 import { getRuntime } from '~/server/runtime.server';
 
 export const meta: MetaFunction = () => [{ title: 'Latency · Switchyard' }];
@@ -19,11 +21,13 @@ export const meta: MetaFunction = () => [{ title: 'Latency · Switchyard' }];
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'costs.view');
   const { db } = await getRuntime();
-  return json({ latency: await presentLatency(db, await parseRange(db, readSearchParams(request))) });
+  const range = await parseRange(db, readSearchParams(request));
+  const [latency, routes] = await Promise.all([presentLatency(db, range), presentRouteLatency(db, range)]);
+  return json({ latency, routes });
 }
 
 export default function LatencyPage() {
-  const { latency } = useLoaderData<typeof loader>();
+  const { latency, routes } = useLoaderData<typeof loader>();
   const now = useNow();
   const charts = latencyCharts(latency);
   // Today's buckets are computed from the jobs: a job finishing moves the charts.
@@ -75,6 +79,7 @@ export default function LatencyPage() {
         />
       </div>
       <ChartPanel {...common} chart={charts[3]} kind="bar" series={['finished']} csvHref={csv('throughput')} />
+      <RouteLatencyTable rows={routes} />
     </>
   );
 }

@@ -62,6 +62,8 @@ const schema = z.object({
   VERCEL_API_TOKEN: z.string().min(1).optional(),
   VERCEL_TEAM_ID: z.string().min(1).optional(),
   VERCEL_API_URL: z.url().default('https://api.vercel.com'),
+  /** The Vercel project whose CDN cache tags are invalidated (with VERCEL_API_TOKEN). */
+  VERCEL_PROJECT_ID: z.string().min(1).optional(),
   /** The Cloud Run worker service the Worker page reads and steers (all three, or none). */
   CLOUD_RUN_PROJECT: z.string().min(1).optional(),
   CLOUD_RUN_REGION: z.string().min(1).optional(),
@@ -89,6 +91,16 @@ const schema = z.object({
   /** Verifies HS256 access tokens; without it, tokens are verified against the project's JWKS. */
   SUPABASE_JWT_SECRET: z.string().min(32, { message: 'must be the project JWT secret (32+ characters)' }).optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+
+  /**
+   * Learners (the edge routes). Where their rows are read and written: `database` (this app's
+   * DATABASE_URL / PGlite) or `supabase` (supabase-js over HTTP with the learner's own JWT).
+   */
+  LEARNER_DATA: z.enum(['database', 'supabase'], { message: 'must be database or supabase' }).default('database'),
+  /** Without Supabase Auth: the HS256 secret of locally issued learner tokens (development only). */
+  LEARNER_JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  /** Requests per learner per minute on the edge routes, per instance. */
+  LEARNER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
 });
 
 export type AppEnv = z.infer<typeof schema>;
@@ -121,6 +133,13 @@ const schemaWithRules = schema.superRefine((env, ctx) => {
       code: 'custom',
       path: ['CLOUD_RUN_SERVICE'],
       message: 'set CLOUD_RUN_PROJECT, CLOUD_RUN_REGION and CLOUD_RUN_SERVICE together',
+    });
+  }
+  if (env.LEARNER_DATA === 'supabase' && !env.SUPABASE_URL) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LEARNER_DATA'],
+      message: 'LEARNER_DATA=supabase needs SUPABASE_URL and SUPABASE_ANON_KEY',
     });
   }
   if (Boolean(env.SUPABASE_URL) !== Boolean(env.SUPABASE_ANON_KEY)) {

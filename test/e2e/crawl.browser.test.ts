@@ -590,6 +590,8 @@ describe.skipIf(!hasChromium)('the dashboard, crawled in Chromium as every role'
 
     '/latency': async (c, url) => rangeRecipe(c, url),
 
+    '/learning': async (c, url) => rangeRecipe(c, url),
+
     '/worker': async (c, url) => {
       const { page } = c;
       const scale = page.getByRole('form', { name: 'Instances' });

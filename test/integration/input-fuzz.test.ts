@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+
 import { createApiToken } from '../../app/server/auth/api-tokens.server';
+import { issueLocalLearnerToken } from '../../app/server/learner-api.server';
 import { submitBatch, submitJob } from '../../app/server/queue.server';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { newJob, seededChapterIds } from '../support/fixtures';
@@ -34,6 +37,8 @@ interface Known {
   jobId: string;
   batchId: string;
   staffId: string;
+  /** A learner's access token, for the learner edge routes. */
+  learnerToken: string;
 }
 
 const UUIDISH = [
@@ -250,6 +255,32 @@ const ROUTES: FuzzRoute[] = [
     }),
   })),
   {
+    name: 'POST /api/progress/update',
+    call: (rng, known) => ({
+      path: '/api/progress/update',
+      method: 'POST',
+      api: true,
+      headers: { Authorization: `Bearer ${known.learnerToken}` },
+      body: jsonBody(rng, known, {
+        client_event_id: ['fuzz-event-1', 'fuzz-event-2'],
+        chapter_id: known.chapters.slice(0, 3),
+        chapter_version: [0, 1],
+        percent: [0, 42.5, 100],
+        time_spent_seconds: [0, 30],
+        reset: [false, true],
+      }),
+    }),
+  },
+  {
+    name: 'GET /api/user/profile',
+    call: (rng, known) => ({
+      path: '/api/user/profile' + query(rng, known, { x: [] }),
+      method: 'GET',
+      api: true,
+      headers: { Authorization: `Bearer ${known.learnerToken}` },
+    }),
+  },
+  {
     name: 'GET /api/cron/sweep',
     call: (rng, known) => ({
       path: '/api/cron/sweep',
@@ -447,7 +478,13 @@ describe.each(databaseTargets())('fuzzed input on $name', (target) => {
       { name: 'fuzz', scopes: ['submit', 'read', 'cancel'] },
     ));
     const other = await app.staffSession('ops', 'ops-fuzz@example.com');
-    known = { chapters, jobId, batchId, staffId: other.id };
+    known = {
+      chapters,
+      jobId,
+      batchId,
+      staffId: other.id,
+      learnerToken: await issueLocalLearnerToken(app.env, randomUUID()),
+    };
   });
   afterAll(() => test_.drop());
 

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 /**
  * A local stand-in for the two Vercel endpoints Switchyard uses, in their wire formats:
  * the REST API's `PATCH /v1/edge-config/{id}/items` (writes) and the Edge Config read endpoint
- * the @vercel/edge-config SDK calls (`GET {base}/item/{key}?version=1`, `HEAD`, `/items`, `/digest`).
+ * the @vercel/edge-config SDK calls (`GET {base}/item/{key}?version=1`, `HEAD`, `/items`, `/digest`),
+ * and the CDN's `POST /v1/edge-cache/invalidate-by-tags?projectIdOrName=…` (`{tags, target}`).
  */
 export async function startVercelStandIn() {
   const id = 'ecfg_switchyardtest';
@@ -15,6 +16,14 @@ export async function startVercelStandIn() {
   let writeFailure: { status: number; message: string } | null = null;
   let readsDown = false;
   let digest = 1;
+  /** Every invalidate-by-tags call received (also those answered with an error). */
+  const invalidations: {
+    tags: string[] | string;
+    target: string | null;
+    projectIdOrName: string | null;
+    teamId: string | null;
+  }[] = [];
+  let invalidationFailures = 0;
 
   const server = http.createServer(async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://vercel');
@@ -42,6 +51,25 @@ export async function startVercelStandIn() {
       }
       digest += 1;
       return send(200, { status: 'ok' });
+    }
+
+    if (request.method === 'POST' && url.pathname === '/v1/edge-cache/invalidate-by-tags') {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { tags: string[] | string; target?: string };
+      invalidations.push({
+        tags: body.tags,
+        target: body.target ?? null,
+        projectIdOrName: url.searchParams.get('projectIdOrName'),
+        teamId: url.searchParams.get('teamId'),
+      });
+      if (request.headers.authorization !== `Bearer ${apiToken}`)
+        return send(403, { error: { code: 'forbidden', message: 'Not authorized' } });
+      if (!url.searchParams.get('projectIdOrName'))
+        return send(400, { error: { code: 'bad_request', message: 'projectIdOrName is required' } });
+      if (invalidationFailures > 0) {
+        invalidationFailures -= 1;
+        return send(500, { error: { code: 'internal_server_error', message: 'try again' } });
+      }
+      return send(200, {});
     }
 
     if (url.pathname.startsWith(`/${id}/`)) {
@@ -75,6 +103,9 @@ export async function startVercelStandIn() {
     patches,
     failWrites: (failure: { status: number; message: string } | null) => void (writeFailure = failure),
     setReadsDown: (down: boolean) => void (readsDown = down),
+    invalidations,
+    /** The next `count` invalidate-by-tags calls answer 500. */
+    failInvalidations: (count: number) => void (invalidationFailures = count),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

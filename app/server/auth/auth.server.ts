@@ -104,6 +104,9 @@ const SCOPE_FOR: Partial<Record<Action, TokenScope>> = {
   'jobs.cancel': 'cancel',
 };
 
+/** A Supabase access token (three base64url parts); staff API tokens start with `sy_`. */
+const LOOKS_LIKE_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 /** RFC 6750: a 401 names the scheme that would have been accepted. */
 const BEARER = { 'WWW-Authenticate': 'Bearer realm="switchyard"' };
 
@@ -116,6 +119,12 @@ export async function requireApiCaller(request: Request, action: Action): Promis
   const authorization = request.headers.get('authorization');
   if (authorization) {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+    if (bearer && LOOKS_LIKE_JWT.test(bearer))
+      throw apiError(
+        403,
+        'learner_token',
+        "This looks like a learner's access token; staff API routes take a staff API token (sy_…) or a staff session.",
+      );
     const token = bearer ? await authenticateApiToken(db, bearer) : null;
     if (!token)
       throw apiError(

@@ -29,7 +29,7 @@ async function main(command: string | undefined, argument: string | undefined) {
       const added = await addDemoData(db);
       console.log(
         added
-          ? `Added ${added.chapters} demo chapters and ${added.jobs} jobs of demo history to ${describeDatabase(env)}.`
+          ? `Added ${added.chapters} demo chapters, ${added.jobs} jobs and ${added.learners} learners of demo history to ${describeDatabase(env)}.`
           : `${describeDatabase(env)} already has the demo history.`,
       );
     } else if (command === 'demo' && argument === 'remove') {

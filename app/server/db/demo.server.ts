@@ -21,6 +21,7 @@ import {
 } from '~/domain/prices';
 
 import { isDemo, type AppEnv } from '../env.server';
+import { addDemoLearners, removeDemoLearners } from './demo-learners.server';
 import type { Database, Queryable } from './port.server';
 
 export const DEMO_ACTOR = 'demo-history@demo.switchyard.local';
@@ -133,7 +134,7 @@ const DEMO_COURSES: { slug: string; title: string; audience: string; topics: str
 const ASPECTS = ['The Core Idea', 'In Practice', 'Common Mistakes', 'A Worked Example', 'Review and Exercises'];
 
 /** Small deterministic PRNG (mulberry32): the same demo history on every machine. */
-function random(seed: number) {
+export function random(seed: number) {
   let state = seed;
   return () => {
     state = (state + 0x6d2b79f5) | 0;
@@ -166,7 +167,7 @@ export async function addDemoDataOnFirstStart(db: Database, env: AppEnv, freshly
 export async function addDemoData(
   db: Database,
   options: { now?: Date; prices?: PriceTable } = {},
-): Promise<{ chapters: number; jobs: number } | null> {
+): Promise<{ chapters: number; jobs: number; learners: number } | null> {
   if (await hasDemoHistory(db)) return null;
   const now = options.now ?? new Date();
   const prices = options.prices ?? DEFAULT_PRICES;
@@ -193,7 +194,7 @@ export async function addDemoData(
       [JSON.stringify(DEMO_COURSES), ASPECTS.length, ASPECTS],
     );
     const chapterIds = chapterRows.map((row) => row.id);
-    if (chapterIds.length === 0) return { chapters: 0, jobs: 0 };
+    if (chapterIds.length === 0) return { chapters: 0, jobs: 0, learners: 0 };
 
     const versions = await addDemoConfigVersions(tx, now);
     const { jobs, batches } = demoJobs(chapterIds, versions, now, prices);
@@ -254,7 +255,8 @@ export async function addDemoData(
     await tx.query('select public.refresh_job_rollups($1::date)', [
       new Date(now.getTime() - (DEMO_DAYS + 1) * 86_400_000).toISOString().slice(0, 10),
     ]);
-    return { chapters: chapterIds.length, jobs: jobs.length };
+    const learners = await addDemoLearners(tx, now);
+    return { chapters: chapterIds.length, jobs: jobs.length, learners };
   });
 }
 
@@ -446,6 +448,7 @@ export async function removeDemoData(
     const [{ first }] = await tx.query<{ first: Date | null }>(
       'select min(finished_at) as first from public.chapter_content_jobs where is_demo',
     );
+    await removeDemoLearners(tx);
     const jobs = await tx.query('delete from public.chapter_content_jobs where is_demo returning id');
     const batches = await tx.query(
       `delete from public.batches b where b.is_demo
