@@ -10,14 +10,15 @@ import { useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/rea
 import { Toast } from '~/components/toast';
 import { int4, int4Text } from '~/domain/input';
 import { can } from '~/domain/permissions';
-import { configFromForm } from '~/domain/routing-form';
+import { changesToReapply, configFromForm } from '~/domain/routing-form';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
 import { readForm } from '~/server/http.server';
 import { presentRouting } from '~/server/presenters/routing.server';
 import { getRuntime } from '~/server/runtime.server';
-import { changeRouting, type RoutingChange } from '~/server/services/routing-control.server';
+import { changeRouting, type RoutingChange, type StaleEdit } from '~/server/services/routing-control.server';
 
+import { ConflictPanel } from './conflict';
 import { VersionHistory } from './history';
 import { KillSwitch } from './kill-switch';
 import { RuleEditor } from './rule-editor';
@@ -33,16 +34,32 @@ export async function loader({ request }: LoaderFunctionArgs) {
 /** The page's data as its sections receive it (dates as strings). */
 export type RoutingPageData = SerializeFrom<typeof loader>;
 
-type ActionResult = { ok: boolean; message: string; fields?: Record<string, string[]> };
+type ActionResult = {
+  ok: boolean;
+  message: string;
+  fields?: Record<string, string[]>;
+  /** A save on a stale base: what changed since, for the re-apply panel, with the edit's comment. */
+  conflict?: { stale: StaleEdit; comment: string; publish: boolean };
+};
 
 export async function action({ request }: ActionFunctionArgs) {
   const form = await readForm(request);
   const intent = String(form.get('intent'));
-  const staff = await requirePermission(request, intent === 'save' ? 'routing.edit' : 'routing.publish');
+  const staff = await requirePermission(
+    request,
+    intent === 'save' || intent === 'reapply' ? 'routing.edit' : 'routing.publish',
+  );
   const change = routingChangeFrom(intent, form);
   if ('problem' in change) return json<ActionResult>({ ok: false, message: change.problem }, { status: 400 });
   const result = await changeRouting(await getRuntime(), staff.email, change);
   if (result.ok) return json<ActionResult>({ ok: true, message: result.message });
+  if (result.kind === 'stale') {
+    const { comment, publish } = change as { comment: string; publish: boolean };
+    return json<ActionResult>(
+      { ok: false, message: result.message, conflict: { stale: result.stale, comment, publish } },
+      { status: 409 },
+    );
+  }
   const status = result.kind === 'invalid' ? 400 : result.status;
   return json<ActionResult>(
     { ok: false, message: result.message, fields: result.kind === 'invalid' ? result.fields : undefined },
@@ -61,8 +78,17 @@ function routingChangeFrom(intent: string, form: FormData): RoutingChange | { pr
     return form.get('confirm') === 'yes'
       ? { kind: 'kill_switch', hybridEnabled: form.get('hybridEnabled') === 'true', comment }
       : { problem: 'Confirm the kill switch to flip it.' };
+  const base = int4Text.pipe(int4.min(0)).safeParse(form.get('base'));
+  if ((intent.startsWith('save') || intent.startsWith('reapply')) && !base.success)
+    return { problem: 'The form does not say which version it started from: reload the page and edit again.' };
+  const baseVersion = base.data ?? 0;
   if (intent === 'save' || intent === 'save-publish')
-    return { kind: 'save', config: configFromForm(form), comment, publish: intent === 'save-publish' };
+    return { kind: 'save', config: configFromForm(form), comment, publish: intent === 'save-publish', baseVersion };
+  if (intent === 'reapply' || intent === 'reapply-publish') {
+    const changes = changesToReapply(form);
+    if ('problem' in changes) return changes;
+    return { kind: 'reapply', changes, comment, publish: intent === 'reapply-publish', baseVersion };
+  }
   return { problem: `Unknown action "${intent}".` };
 }
 
@@ -83,6 +109,15 @@ export default function RoutingPage() {
       </header>
       <Toast result={result} />
       <ServingNow active={view.active} edgeConfigConfigured={view.edgeConfigConfigured} />
+      {result?.conflict ? (
+        <ConflictPanel
+          key={result.conflict.stale.newestVersion}
+          stale={result.conflict.stale}
+          comment={result.conflict.comment}
+          publish={result.conflict.publish}
+          mayPublish={mayPublish}
+        />
+      ) : null}
       {mayPublish ? <KillSwitch enabled={view.editing.config.hybridEnabled} /> : null}
       <RuleEditor
         key={view.editing.version}

@@ -50,6 +50,7 @@ export function RuleEditor(props: {
         </span>
       </h2>
       <Form method="post" className="routing-form">
+        <input type="hidden" name="base" value={props.basedOn.version} />
         <fieldset disabled={!mayEdit} className="plain">
           <div className="form-grid">
             <label>
