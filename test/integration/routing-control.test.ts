@@ -9,6 +9,7 @@ import {
   revertToVersion,
   saveRoutingVersion,
 } from '../../app/server/services/routing-control.server';
+import { confirmPublished, stopReadBacks } from '../../app/server/services/routing-readback.server';
 import { JobRunner } from '../../worker/job-runner';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { jobRow, seededChapterIds } from '../support/fixtures';
@@ -41,7 +42,10 @@ describe.each(databaseTargets())('routing control on $name', (target) => {
       VERCEL_API_URL: vercel.apiUrl,
     });
   });
-  afterEach(() => test_.drop());
+  afterEach(async () => {
+    await stopReadBacks();
+    await test_.drop();
+  });
 
   const runtime = () => app.runtime;
   const serving = async () => {
@@ -217,6 +221,66 @@ describe.each(databaseTargets())('routing control on $name', (target) => {
     });
     expect(vercel.patches).toHaveLength(1);
     expect(await serving()).toMatchObject({ version: 2, config: { canaryPercent: 20 } });
+  });
+
+  const readBackColumns = async (version: number) =>
+    (
+      await test_.db.query<{ effective_at: Date | null; propagation_ms: number | null; published_at: Date }>(
+        'select effective_at, propagation_ms, published_at from public.control_config_versions where version = $1',
+        [version],
+      )
+    )[0];
+  const publishState = async () => {
+    const ops = await app.staffSession('ops', `ops-${Math.random().toString(36).slice(2)}@example.com`);
+    const html = await (await app.request('/routing', { cookie: ops.cookie })).text();
+    return /data-testid="publish-state"[^>]*>([^<]*)</.exec(html)?.[1].replaceAll('&#x27;', "'") ?? null;
+  };
+
+  it('confirms a publish by reading it back through the Edge Config client, and records when it took effect', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    await publishRoutingVersion(runtime(), 'ops@example.com', 1);
+    const result = await confirmPublished(runtime(), 1);
+    expect(result).toMatchObject({ kind: 'confirmed', version: 1 });
+    const row = await readBackColumns(1);
+    expect(row.effective_at!.getTime()).toBeGreaterThanOrEqual(row.published_at.getTime());
+    expect(row.propagation_ms).toBeLessThan(1000);
+    expect(await publishState()).toMatch(/^v1 live since \d\d:\d\d:\d\d UTC \(propagated in \d\.\d s\)\.$/);
+  });
+
+  it('keeps a publish "publishing…" while Edge Config serves the old value, then records the propagation time', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    await publishRoutingVersion(runtime(), 'ops@example.com', 1);
+    await confirmPublished(runtime(), 1);
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(30), 'Canary at 30%');
+    vercel.lagReads(2000);
+    await publishRoutingVersion(runtime(), 'ops@example.com', 2);
+    expect(await serving()).toMatchObject({ version: 1, source: 'edge-config' });
+    expect(await publishState()).toMatch(/^Publishing v2… Edge Config took the write at .*; waiting for/);
+    const result = await confirmPublished(runtime(), 2);
+    expect(result).toMatchObject({ kind: 'confirmed', version: 2 });
+    if (result.kind !== 'confirmed') return;
+    expect(result.propagationMs).toBeGreaterThanOrEqual(1800);
+    expect(result.propagationMs).toBeLessThan(6000);
+    expect((await readBackColumns(2)).propagation_ms).toBe(result.propagationMs);
+    expect(await serving()).toMatchObject({ version: 2, source: 'edge-config' });
+    expect(await publishState()).toContain(`(propagated in ${(result.propagationMs / 1000).toFixed(1)} s)`);
+  });
+
+  it('flags a publish Edge Config never serves: not confirmed after the deadline, nothing recorded', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    vercel.lagReads(null);
+    expect(await publishRoutingVersion(runtime(), 'ops@example.com', 1)).toMatchObject({ ok: true });
+    const result = await confirmPublished(runtime(), 1, { deadlineMs: 1500 });
+    expect(result).toEqual({ kind: 'unconfirmed', version: 1, lastServed: null, lastError: null });
+    expect(await readBackColumns(1)).toMatchObject({ effective_at: null, propagation_ms: null });
+    expect(await publishState()).toMatch(/^Publishing v1…/);
+    // The 30 s deadline counts from the acknowledged write: move it 31 s into the past.
+    await test_.db.query(
+      `update public.control_config_versions set published_at = published_at - interval '31 seconds' where version = 1`,
+    );
+    expect(await publishState()).toMatch(
+      /^v1 is not confirmed live: Edge Config still did not serve it 30 s after the publish/,
+    );
   });
 
   it('without Edge Config, publishing makes a version live in the database and says so', async () => {

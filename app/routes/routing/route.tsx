@@ -108,7 +108,7 @@ export default function RoutingPage() {
         </p>
       </header>
       <Toast result={result} />
-      <ServingNow active={view.active} edgeConfigConfigured={view.edgeConfigConfigured} />
+      <ServingNow active={view.active} edgeConfigConfigured={view.edgeConfigConfigured} readBack={view.readBack} />
       {result?.conflict ? (
         <ConflictPanel
           key={result.conflict.stale.newestVersion}

@@ -3,6 +3,7 @@ import type { RoutingConfig } from '~/domain/routing';
 import { activeRoutingConfig, type ActiveRoutingConfig } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
 import { listRoutingVersions, type ConfigVersion } from '../services/routing-control.server';
+import { confirmPublished, READ_BACK_DEADLINE_MS } from '../services/routing-readback.server';
 
 export interface RoutingView {
   /** What the router is serving now, read back the way the router reads it. */
@@ -11,8 +12,21 @@ export interface RoutingView {
   editing: { config: RoutingConfig; version: number; published: boolean };
   versions: ConfigVersion[];
   edgeConfigConfigured: boolean;
+  /** The newest published version, confirmed (or not yet) by reading it back as the router does. */
+  readBack: ReadBackView | null;
   /** Sticky keys of the last 1,000 jobs, for previewing a canary percentage in the browser. */
   recentKeys: { chapter: string[]; course: string[]; user: string[] };
+}
+
+export interface ReadBackView {
+  version: number;
+  /** publishing: written, not yet served; live: served (effectiveAt); unconfirmed: not served within the deadline. */
+  state: 'publishing' | 'live' | 'unconfirmed';
+  store: 'edge-config' | 'database';
+  publishedAt: Date;
+  effectiveAt: Date | null;
+  propagationMs: number | null;
+  deadlineSeconds: number;
 }
 
 export async function presentRouting(runtime: Runtime): Promise<RoutingView> {
@@ -27,6 +41,7 @@ export async function presentRouting(runtime: Runtime): Promise<RoutingView> {
   ]);
   const newest = versions[0];
   return {
+    readBack: await readBackOf(runtime, versions),
     active,
     editing: newest
       ? { config: newest.config, version: newest.version, published: newest.publishedAt !== null }
@@ -38,5 +53,32 @@ export async function presentRouting(runtime: Runtime): Promise<RoutingView> {
       course: recent.map((row) => row.course_id),
       user: recent.map((row) => row.created_by),
     },
+  };
+}
+
+/**
+ * The newest published version's read-back. While it is pending, each page load reads Edge
+ * Config once more (the page reloads every second then), so a confirmation is recorded even
+ * when the publishing process's own read-back stopped.
+ */
+async function readBackOf(runtime: Runtime, versions: ConfigVersion[]): Promise<ReadBackView | null> {
+  const live = versions.find((version) => version.publishedAt);
+  if (!live?.publishedAt) return null;
+  const store = runtime.edgeConfig ? 'edge-config' : 'database';
+  let { effectiveAt, propagationMs } = live;
+  const age = Date.now() - live.publishedAt.getTime();
+  if (!effectiveAt && runtime.edgeConfig && age < 2 * READ_BACK_DEADLINE_MS) {
+    const result = await confirmPublished(runtime, live.version, { deadlineMs: 0 });
+    if (result.kind === 'confirmed') ({ effectiveAt, propagationMs } = result);
+  }
+  const state = effectiveAt ? 'live' : age < READ_BACK_DEADLINE_MS ? 'publishing' : 'unconfirmed';
+  return {
+    version: live.version,
+    state,
+    store,
+    publishedAt: live.publishedAt,
+    effectiveAt,
+    propagationMs,
+    deadlineSeconds: READ_BACK_DEADLINE_MS / 1000,
   };
 }

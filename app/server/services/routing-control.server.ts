@@ -6,6 +6,7 @@ import { audit } from '../audit.server';
 import type { Database, Queryable } from '../db/port.server';
 import { forgetActiveRoutingConfig, latestPublished } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
+import { confirmInBackground } from './routing-readback.server';
 
 /**
  * Routing config is append-only: every change is a new version with its author, comment and
@@ -26,7 +27,11 @@ export interface ConfigVersion {
   revertedFrom: number | null;
   createdAt: Date;
   publishedAt: Date | null;
+  publishedBy: string | null;
   publishError: string | null;
+  /** When the router's read path first served it (read back after the publish), and how long that took. */
+  effectiveAt: Date | null;
+  propagationMs: number | null;
 }
 
 /** Serialises version numbering between concurrent saves (an arbitrary constant). */
@@ -68,7 +73,7 @@ export interface SaveOptions {
 }
 
 const VERSION_COLUMNS = `v.version, v.config, v.author, v.comment, v.diff, v.based_on, v.reverted_from, v.created_at,
-  v.published_at, v.publish_error,
+  v.published_at, v.published_by, v.publish_error, v.effective_at, v.propagation_ms,
   (select s.display_name from public.staff s where lower(s.email) = lower(v.author)
    order by s.disabled_at nulls first limit 1) as author_name`;
 
@@ -246,11 +251,16 @@ export async function publishRoutingVersion(
         };
       }
     }
+    // The write acknowledged is when the read-back measures propagation from; without Edge
+    // Config the router reads the database, so the version is effective at once.
+    const acknowledgedAt = new Date();
     await tx.query(
-      `update public.control_config_versions set published_at = $2, published_by = $3, publish_error = null
+      `update public.control_config_versions
+       set published_at = $2::timestamptz, published_by = $3, publish_error = null,
+           effective_at = case when $4::boolean then null else $2::timestamptz end,
+           propagation_ms = case when $4::boolean then null else 0 end
        where version = $1`,
-      // When the write was acknowledged: the read-back measures propagation from here.
-      [version, new Date(), actor],
+      [version, acknowledgedAt, actor, edgeConfig !== null],
     );
     await audit(tx, {
       actor,
@@ -268,7 +278,7 @@ export async function publishRoutingVersion(
           version,
           store: 'edge-config',
           after: waitedFor,
-          message: `Version ${version} published to Edge Config; every region serves it within about 10 seconds.${afterNote}`,
+          message: `Version ${version} published to Edge Config; waiting for the router's read path to serve it (every region within about 10 seconds).${afterNote}`,
         }
       : {
           ok: true,
@@ -279,6 +289,7 @@ export async function publishRoutingVersion(
         };
   });
   if (result.ok) forgetActiveRoutingConfig(db);
+  if (result.ok && edgeConfig) confirmInBackground(runtime, version);
   return result;
 }
 
@@ -316,7 +327,10 @@ async function versionRows(db: Queryable, tail: string, params: unknown[]): Prom
     reverted_from: number | null;
     created_at: Date;
     published_at: Date | null;
+    published_by: string | null;
     publish_error: string | null;
+    effective_at: Date | null;
+    propagation_ms: number | null;
   }>(`select ${VERSION_COLUMNS} from public.control_config_versions v ${tail}`, params);
   return rows.map((row) => ({
     version: row.version,
@@ -329,7 +343,10 @@ async function versionRows(db: Queryable, tail: string, params: unknown[]): Prom
     revertedFrom: row.reverted_from,
     createdAt: row.created_at,
     publishedAt: row.published_at,
+    publishedBy: row.published_by,
     publishError: row.publish_error,
+    effectiveAt: row.effective_at,
+    propagationMs: row.propagation_ms,
   }));
 }
 
