@@ -5,7 +5,8 @@ import {
   type MetaFunction,
   type SerializeFrom,
 } from '@remix-run/node';
-import { useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react';
+import { useActionData, useLoaderData, useRouteLoaderData, type ShouldRevalidateFunction } from '@remix-run/react';
+import { useState } from 'react';
 
 import { Toast } from '~/components/toast';
 import { int4, int4Text } from '~/domain/input';
@@ -21,15 +22,20 @@ import { changeRouting, type RoutingChange, type StaleEdit } from '~/server/serv
 import { ConflictPanel } from './conflict';
 import { VersionHistory } from './history';
 import { KillSwitch } from './kill-switch';
+import { Presence, PRESENCE_ACTION } from './presence';
 import { RuleEditor } from './rule-editor';
 import { ServingNow } from './serving-now';
 
 export const meta: MetaFunction = () => [{ title: 'Routing · Switchyard' }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  await requirePermission(request, 'routing.view');
-  return json(await presentRouting(await getRuntime()));
+  const staff = await requirePermission(request, 'routing.view');
+  return json(await presentRouting(await getRuntime(), staff));
 }
+
+/** Heartbeats answer for themselves: they do not reload the page's data. */
+export const shouldRevalidate: ShouldRevalidateFunction = ({ formAction, defaultShouldRevalidate }) =>
+  formAction === PRESENCE_ACTION ? false : defaultShouldRevalidate;
 
 /** The page's data as its sections receive it (dates as strings). */
 export type RoutingPageData = SerializeFrom<typeof loader>;
@@ -99,6 +105,10 @@ export default function RoutingPage() {
   const role = root?.staff?.role;
   const mayEdit = role ? can(role, 'routing.edit') : false;
   const mayPublish = role ? can(role, 'routing.publish') : false;
+  const editingVersion = view.editing.version;
+  // Unsaved changes belong to the version being edited: a new newest version starts clean.
+  const [dirtyOn, setDirtyOn] = useState<number | null>(null);
+  const dirty = dirtyOn === editingVersion;
   return (
     <>
       <header className="page-header">
@@ -107,6 +117,7 @@ export default function RoutingPage() {
           Which requests run at the edge and which go to the cloud worker, and how much of it is rolled out.
         </p>
       </header>
+      <Presence initial={view.present} baseVersion={editingVersion} dirty={dirty} newestVersion={editingVersion} />
       <Toast result={result} />
       <ServingNow active={view.active} edgeConfigConfigured={view.edgeConfigConfigured} readBack={view.readBack} />
       {result?.conflict ? (
@@ -127,6 +138,7 @@ export default function RoutingPage() {
         recentKeys={view.recentKeys}
         mayEdit={mayEdit}
         mayPublish={mayPublish}
+        onEdit={() => setDirtyOn(editingVersion)}
       />
       <VersionHistory versions={view.versions} activeVersion={view.active.version} mayPublish={mayPublish} />
     </>

@@ -3,6 +3,7 @@ import type { RoutingConfig } from '~/domain/routing';
 import { activeRoutingConfig, type ActiveRoutingConfig } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
 import { listRoutingVersions, type ConfigVersion } from '../services/routing-control.server';
+import { presentOnRouting, type PresentEditor } from '../services/routing-presence.server';
 import { confirmPublished, READ_BACK_DEADLINE_MS } from '../services/routing-readback.server';
 
 export interface RoutingView {
@@ -14,6 +15,8 @@ export interface RoutingView {
   edgeConfigConfigured: boolean;
   /** The newest published version, confirmed (or not yet) by reading it back as the router does. */
   readBack: ReadBackView | null;
+  /** Who else has the page open (heartbeats), with unsaved changes or not. */
+  present: PresentEditor[];
   /** Sticky keys of the last 1,000 jobs, for previewing a canary percentage in the browser. */
   recentKeys: { chapter: string[]; course: string[]; user: string[] };
 }
@@ -29,10 +32,11 @@ export interface ReadBackView {
   deadlineSeconds: number;
 }
 
-export async function presentRouting(runtime: Runtime): Promise<RoutingView> {
-  const [active, versions, recent] = await Promise.all([
+export async function presentRouting(runtime: Runtime, viewer: { id: string }): Promise<RoutingView> {
+  const [active, versions, present, recent] = await Promise.all([
     activeRoutingConfig(runtime),
     listRoutingVersions(runtime.db),
+    presentOnRouting(runtime.db, viewer.id),
     runtime.db.query<{ chapter_id: string; course_id: string; created_by: string }>(
       `select j.chapter_id, ch.course_id, j.created_by
        from (select chapter_id, created_by from public.chapter_content_jobs order by created_at desc limit 1000) j
@@ -47,6 +51,7 @@ export async function presentRouting(runtime: Runtime): Promise<RoutingView> {
       ? { config: newest.config, version: newest.version, published: newest.publishedAt !== null }
       : { config: active.config, version: active.version, published: true },
     versions,
+    present,
     edgeConfigConfigured: runtime.edgeConfig !== null,
     recentKeys: {
       chapter: recent.map((row) => row.chapter_id),
