@@ -120,15 +120,20 @@ export default function RoutingPage() {
       <Presence initial={view.present} baseVersion={editingVersion} dirty={dirty} newestVersion={editingVersion} />
       <Toast result={result} />
       <ServingNow active={view.active} edgeConfigConfigured={view.edgeConfigConfigured} readBack={view.readBack} />
-      {result?.conflict ? (
-        <ConflictPanel
-          key={result.conflict.stale.newestVersion}
-          stale={result.conflict.stale}
-          comment={result.conflict.comment}
-          publish={result.conflict.publish}
-          mayPublish={mayPublish}
-        />
-      ) : null}
+      {/* WARNING: a stable wrapper. Rendered straight into the page's fragment, the panel's
+          section stayed on screen (unmounted by React, not removed from the DOM) after a
+          successful re-apply in Chromium; inside this div it goes as it should. */}
+      <div className="conflict-slot">
+        {result?.conflict ? (
+          <ConflictPanel
+            key={result.conflict.stale.newestVersion}
+            stale={result.conflict.stale}
+            comment={result.conflict.comment}
+            publish={result.conflict.publish}
+            mayPublish={mayPublish}
+          />
+        ) : null}
+      </div>
       {mayPublish ? <KillSwitch enabled={view.editing.config.hybridEnabled} /> : null}
       <RuleEditor
         key={view.editing.version}

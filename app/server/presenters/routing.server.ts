@@ -76,6 +76,8 @@ async function readBackOf(runtime: Runtime, versions: ConfigVersion[]): Promise<
     const result = await confirmPublished(runtime, live.version, { deadlineMs: 0 });
     if (result.kind === 'confirmed') ({ effectiveAt, propagationMs } = result);
   }
+  // Without Edge Config the router reads the database: a published version is effective at once.
+  if (!runtime.edgeConfig) effectiveAt ??= live.publishedAt;
   const state = effectiveAt ? 'live' : age < READ_BACK_DEADLINE_MS ? 'publishing' : 'unconfirmed';
   return {
     version: live.version,
