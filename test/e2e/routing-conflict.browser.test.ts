@@ -89,6 +89,11 @@ describe.skipIf(!hasChromium)('two ops on the Routing page at once, in Chromium'
       const mine = conflict.getByRole('checkbox', { name: 'stickyKey: chapter → course' });
       expect(await mine.isChecked()).toBe(true);
       await shot(second, '30-routing-conflict');
+      // The crawl's rule: nothing wider than a phone's screen, the conflict panel included.
+      await second.setViewportSize({ width: 390, height: 900 });
+      expect(await second.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await shot(second, '30-routing-conflict-390');
+      await second.setViewportSize({ width: 1366, height: 900 });
 
       await conflict.getByRole('button', { name: `Re-apply the ticked changes on v${base + 1}` }).click();
       await second.getByText(`Saved version ${base + 2} as a draft with 1 change(s).`).waitFor();
