@@ -8,6 +8,7 @@ import { demoEmail, DEMO_PASSWORD } from '../../app/server/auth/bootstrap.server
 import type { Role } from '../../app/domain/permissions';
 import { startApp, type AppProcess } from '../support/app-process';
 import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium';
+import { startVercelStandIn, type VercelStandIn } from '../support/vercel-stand-in';
 
 /**
  * Two ops change the routing at once, each in their own browser: the second save meets the
@@ -21,17 +22,28 @@ describe.skipIf(!hasChromium)('two ops on the Routing page at once, in Chromium'
   let dataDir: string;
   let app: AppProcess;
   let browser: Browser;
+  let vercel: VercelStandIn;
   const problems: string[] = [];
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-routing-conflict-'));
     await mkdir(SCREENSHOTS, { recursive: true });
-    app = await startApp({ PGLITE_DATA_DIR: dataDir }, { startTimeoutMs: 120_000 });
+    vercel = await startVercelStandIn();
+    app = await startApp(
+      {
+        PGLITE_DATA_DIR: dataDir,
+        EDGE_CONFIG: vercel.connectionString,
+        VERCEL_API_TOKEN: vercel.apiToken,
+        VERCEL_API_URL: vercel.apiUrl,
+      },
+      { startTimeoutMs: 120_000 },
+    );
     browser = await launchChromium();
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await app?.stop();
+    await vercel?.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -109,9 +121,33 @@ describe.skipIf(!hasChromium)('two ops on the Routing page at once, in Chromium'
       await first.getByRole('button', { name: 'Save draft' }).click();
       await first.getByTestId('conflict').waitFor();
       await first.getByRole('link', { name: 'Discard my changes' }).click();
-      await expect.poll(() => editingVersion(first)).toBe(base + 2);
-      expect(await first.getByTestId('conflict').count()).toBe(0);
+      await first.getByTestId('conflict').waitFor({ state: 'detached' });
+      expect(await editingVersion(first)).toBe(base + 2);
       expect(await first.locator('input[name="canaryPercent"]').inputValue()).toBe('25');
+      expect(problems).toEqual([]);
+    },
+  );
+
+  it(
+    'shows a publish as publishing… until Edge Config serves it, then live since, with the propagation time',
+    { timeout: 60_000 },
+    async () => {
+      const ops = await signedIn('ops');
+      vercel.lagReads(2_500);
+      await ops.getByLabel('Canary percentage slider').fill('30');
+      await ops.getByLabel('Why (recorded with the version)').fill('Canary to 30%');
+      await ops.getByRole('button', { name: 'Save and publish' }).click();
+      const state = ops.getByTestId('publish-state');
+      await state.getByText(/^Publishing v\d+… Edge Config took the write at/).waitFor();
+      await shot(ops, '32-routing-publishing');
+      // The page reloads itself every second while it waits, and turns to "live" without a click.
+      await state
+        .getByText(/^v\d+ live since \d\d:\d\d:\d\d \S+ \(propagated in \d\.\d s\)\.$/)
+        .waitFor({ timeout: 15_000 });
+      const seconds = Number(/propagated in (\d\.\d) s/.exec(await state.innerText())![1]);
+      expect(seconds).toBeGreaterThanOrEqual(2);
+      expect(seconds).toBeLessThan(10);
+      await shot(ops, '33-routing-live-since');
       expect(problems).toEqual([]);
     },
   );
