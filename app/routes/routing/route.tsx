@@ -59,14 +59,11 @@ export async function action({ request }: ActionFunctionArgs) {
   if ('problem' in change) return json<ActionResult>({ ok: false, message: change.problem }, { status: 400 });
   const result = await changeRouting(await getRuntime(), staff.email, change);
   if (result.ok) return json<ActionResult>({ ok: true, message: result.message });
-  if (result.kind === 'stale') {
-    const { comment, publish } = change as { comment: string; publish: boolean };
-    return json<ActionResult>(
-      { ok: false, message: result.message, conflict: { stale: result.stale, comment, publish } },
-      { status: 409 },
-    );
+  if (result.kind === 'stale' && (change.kind === 'save' || change.kind === 'reapply')) {
+    const conflict = { stale: result.stale, comment: change.comment, publish: change.publish };
+    return json<ActionResult>({ ok: false, message: result.message, conflict }, { status: 409 });
   }
-  const status = result.kind === 'invalid' ? 400 : result.status;
+  const status = result.kind === 'invalid' ? 400 : result.kind === 'stale' ? 409 : result.status;
   return json<ActionResult>(
     { ok: false, message: result.message, fields: result.kind === 'invalid' ? result.fields : undefined },
     { status },
