@@ -2,6 +2,9 @@
  * The Routing page's form ↔ routing config. Field names are the config's paths as validation
  * reports them (`rules[2].timeoutMs`), so an error lands next to its input.
  */
+import { z } from 'zod';
+
+import type { ConfigChange } from './config-diff';
 import type { RouteRule, RoutingConfig } from './routing';
 
 type RuleField =
@@ -91,6 +94,35 @@ export function emptyRule(existing: RouteRule[]): RouteRule {
     timeoutMs: 10_000,
     retry: { maxRetries: 1, backoff: 'none', baseDelayMs: 0, maxDelayMs: 0 },
   };
+}
+
+const ChangesSchema = z
+  .array(
+    z.object({
+      path: z.string().max(200),
+      kind: z.enum(['added', 'removed', 'changed']),
+      before: z.unknown().optional(),
+      after: z.unknown().optional(),
+    }),
+  )
+  .max(500);
+
+/**
+ * The re-apply form of a stale save: `mine` holds the edit's changes (JSON, as the server
+ * reported them) and each ticked `apply` box the index of one to re-apply.
+ */
+export function changesToReapply(form: FormData): ConfigChange[] | { problem: string } {
+  let mine: unknown;
+  try {
+    mine = JSON.parse(String(form.get('mine') ?? ''));
+  } catch {
+    return { problem: 'The changes to re-apply are missing: reload the page and edit again.' };
+  }
+  const parsed = ChangesSchema.safeParse(mine);
+  if (!parsed.success) return { problem: 'The changes to re-apply are not readable: reload the page and edit again.' };
+  const chosen = new Set(form.getAll('apply').map(String));
+  const changes = parsed.data.filter((_, i) => chosen.has(String(i)));
+  return changes.length > 0 ? changes : { problem: 'Tick at least one change to re-apply, or discard them.' };
 }
 
 export type { RoutingConfig };

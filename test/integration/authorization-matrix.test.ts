@@ -71,6 +71,13 @@ export const ROUTES: RouteCase[] = [
     allowed: ['ops', 'admin'],
   },
   {
+    name: 'routing page heartbeat',
+    method: 'POST',
+    path: () => '/routing/presence',
+    body: () => form({ tab: crypto.randomUUID(), base: '0', dirty: 'false' }),
+    allowed: ['ops', 'admin'],
+  },
+  {
     name: 'revert routing config',
     method: 'POST',
     path: () => '/routing',

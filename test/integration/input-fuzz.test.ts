@@ -366,8 +366,10 @@ const ROUTES: FuzzRoute[] = [
       path: '/routing',
       method: 'POST',
       body: form(rng, known, {
-        intent: ['save', 'publish', 'revert', 'save-publish', 'kill-switch'],
+        intent: ['save', 'publish', 'revert', 'save-publish', 'kill-switch', 'reapply'],
         version: ['1', '2'],
+        base: ['0', '1'],
+        apply: ['0'],
         comment: ['fuzz'],
         confirm: ['yes'],
         hybridEnabled: ['true', 'on'],

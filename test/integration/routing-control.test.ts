@@ -9,6 +9,7 @@ import {
   revertToVersion,
   saveRoutingVersion,
 } from '../../app/server/services/routing-control.server';
+import { confirmPublished, stopReadBacks } from '../../app/server/services/routing-readback.server';
 import { JobRunner } from '../../worker/job-runner';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { jobRow, seededChapterIds } from '../support/fixtures';
@@ -33,10 +34,7 @@ describe.each(databaseTargets())('routing control on $name', (target) => {
   afterAll(() => vercel.close());
 
   beforeEach(async () => {
-    vercel.items.clear();
-    vercel.patches.length = 0;
-    vercel.failWrites(null);
-    vercel.setReadsDown(false);
+    vercel.reset();
     test_ = await target.create();
     app = await createTestApp(test_.db, {
       EDGE_CONFIG: vercel.connectionString,
@@ -44,7 +42,10 @@ describe.each(databaseTargets())('routing control on $name', (target) => {
       VERCEL_API_URL: vercel.apiUrl,
     });
   });
-  afterEach(() => test_.drop());
+  afterEach(async () => {
+    await stopReadBacks();
+    await test_.drop();
+  });
 
   const runtime = () => app.runtime;
   const serving = async () => {
@@ -61,6 +62,7 @@ describe.each(databaseTargets())('routing control on $name', (target) => {
     );
     expect(result).toEqual({
       ok: false,
+      kind: 'invalid',
       fields: { canaryPercent: ['must be between 0 and 100'], stickyKey: ['must be chapter, course or user'] },
     });
     expect(await test_.db.query('select 1 from public.control_config_versions')).toEqual([]);
@@ -159,6 +161,128 @@ describe.each(databaseTargets())('routing control on $name', (target) => {
     ]);
   });
 
+  it('refuses to publish a version older than the live one, and reverts to it as a new version instead', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    await saveRoutingVersion(test_.db, 'alice@example.com', withCanary(50), 'Canary at 50%');
+    expect(await publishRoutingVersion(runtime(), 'alice@example.com', 2)).toMatchObject({ ok: true });
+    const stale = await publishRoutingVersion(runtime(), 'ops@example.com', 1);
+    expect(stale).toEqual({
+      ok: false,
+      version: 1,
+      status: 409,
+      message:
+        'Version 1 is older than the live version 2 (published by alice@example.com), so it was not published. ' +
+        'To go back to it, revert to it: that publishes a copy as a new version.',
+    });
+    expect(vercel.patches).toHaveLength(1);
+    expect(await serving()).toMatchObject({ version: 2, config: { canaryPercent: 50 } });
+    expect(await revertToVersion(runtime(), 'ops@example.com', 1)).toMatchObject({ ok: true, version: 3 });
+    expect(await serving()).toMatchObject({ version: 3, config: { canaryPercent: 10 } });
+  });
+
+  it('makes concurrent publishes take turns: the later one goes out after the earlier and names it', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(20), 'Canary at 20%');
+    vercel.slowWrites(300);
+    const arrived = vercel.nextPatch();
+    const first = publishRoutingVersion(runtime(), 'alice@example.com', 1);
+    await arrived;
+    const second = await publishRoutingVersion(runtime(), 'bob@example.com', 2);
+    expect(await first).toMatchObject({ ok: true, version: 1 });
+    expect(second).toMatchObject({
+      ok: true,
+      version: 2,
+      after: { version: 1, publishedBy: 'alice@example.com' },
+      message: expect.stringContaining(
+        'It went live after version 1, which alice@example.com published while this one waited.',
+      ),
+    });
+    expect(vercel.maxWritesInFlight()).toBe(1);
+    expect(vercel.patches.map((patch) => (patch.body as any).items[0].value.version)).toEqual([1, 2]);
+    expect(await serving()).toMatchObject({ version: 2 });
+  });
+
+  it('refuses the waiting publish when the one it waited for is newer, naming it', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(20), 'Canary at 20%');
+    vercel.slowWrites(300);
+    const arrived = vercel.nextPatch();
+    const newer = publishRoutingVersion(runtime(), 'alice@example.com', 2);
+    await arrived;
+    const older = await publishRoutingVersion(runtime(), 'bob@example.com', 1);
+    expect(await newer).toMatchObject({ ok: true, version: 2 });
+    expect(older).toMatchObject({
+      ok: false,
+      status: 409,
+      after: { version: 2, publishedBy: 'alice@example.com' },
+      message: expect.stringContaining(
+        'older than the live version 2 (published by alice@example.com while yours waited)',
+      ),
+    });
+    expect(vercel.patches).toHaveLength(1);
+    expect(await serving()).toMatchObject({ version: 2, config: { canaryPercent: 20 } });
+  });
+
+  const readBackColumns = async (version: number) =>
+    (
+      await test_.db.query<{ effective_at: Date | null; propagation_ms: number | null; published_at: Date }>(
+        'select effective_at, propagation_ms, published_at from public.control_config_versions where version = $1',
+        [version],
+      )
+    )[0];
+  const publishState = async () => {
+    const ops = await app.staffSession('ops', `ops-${Math.random().toString(36).slice(2)}@example.com`);
+    const html = await (await app.request('/routing', { cookie: ops.cookie })).text();
+    return /data-testid="publish-state"[^>]*>([^<]*)</.exec(html)?.[1].replaceAll('&#x27;', "'") ?? null;
+  };
+
+  it('confirms a publish by reading it back through the Edge Config client, and records when it took effect', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    await publishRoutingVersion(runtime(), 'ops@example.com', 1);
+    const result = await confirmPublished(runtime(), 1);
+    expect(result).toMatchObject({ kind: 'confirmed', version: 1 });
+    const row = await readBackColumns(1);
+    expect(row.effective_at!.getTime()).toBeGreaterThanOrEqual(row.published_at.getTime());
+    expect(row.propagation_ms).toBeLessThan(1000);
+    expect(await publishState()).toMatch(/^v1 live since \d\d:\d\d:\d\d UTC \(propagated in \d\.\d s\)\.$/);
+  });
+
+  it('keeps a publish "publishing…" while Edge Config serves the old value, then records the propagation time', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    await publishRoutingVersion(runtime(), 'ops@example.com', 1);
+    await confirmPublished(runtime(), 1);
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(30), 'Canary at 30%');
+    vercel.lagReads(2000);
+    await publishRoutingVersion(runtime(), 'ops@example.com', 2);
+    expect(await serving()).toMatchObject({ version: 1, source: 'edge-config' });
+    expect(await publishState()).toMatch(/^Publishing v2… Edge Config took the write at .*; waiting for/);
+    const result = await confirmPublished(runtime(), 2);
+    expect(result).toMatchObject({ kind: 'confirmed', version: 2 });
+    if (result.kind !== 'confirmed') return;
+    expect(result.propagationMs).toBeGreaterThanOrEqual(1800);
+    expect(result.propagationMs).toBeLessThan(6000);
+    expect((await readBackColumns(2)).propagation_ms).toBe(result.propagationMs);
+    expect(await serving()).toMatchObject({ version: 2, source: 'edge-config' });
+    expect(await publishState()).toContain(`(propagated in ${(result.propagationMs / 1000).toFixed(1)} s)`);
+  });
+
+  it('flags a publish Edge Config never serves: not confirmed after the deadline, nothing recorded', async () => {
+    await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(10), 'Canary at 10%');
+    vercel.lagReads(null);
+    expect(await publishRoutingVersion(runtime(), 'ops@example.com', 1)).toMatchObject({ ok: true });
+    const result = await confirmPublished(runtime(), 1, { deadlineMs: 1500 });
+    expect(result).toEqual({ kind: 'unconfirmed', version: 1, lastServed: null, lastError: null });
+    expect(await readBackColumns(1)).toMatchObject({ effective_at: null, propagation_ms: null });
+    expect(await publishState()).toMatch(/^Publishing v1…/);
+    // The 30 s deadline counts from the acknowledged write: move it 31 s into the past.
+    await test_.db.query(
+      `update public.control_config_versions set published_at = published_at - interval '31 seconds' where version = 1`,
+    );
+    expect(await publishState()).toMatch(
+      /^v1 is not confirmed live: Edge Config still did not serve it 30 s after the publish/,
+    );
+  });
+
   it('without Edge Config, publishing makes a version live in the database and says so', async () => {
     const plain = await createTestApp(test_.db);
     await saveRoutingVersion(test_.db, 'ops@example.com', withCanary(5), 'Canary at 5%');
@@ -202,7 +326,7 @@ describe.each(databaseTargets())('the edge and cloud paths on $name', (target) =
 
   async function publish(config: RoutingConfig) {
     const saved = await saveRoutingVersion(test_.db, 'ops@example.com', config, 'test');
-    if (!saved.ok) throw new Error(JSON.stringify(saved.fields));
+    if (!saved.ok) throw new Error(JSON.stringify(saved));
     await publishRoutingVersion(app.runtime, 'ops@example.com', saved.version);
     return saved.version;
   }
@@ -333,6 +457,7 @@ describe.each(databaseTargets())('the edge and cloud paths on $name', (target) =
 
     const form = new URLSearchParams({
       intent: 'save-publish',
+      base: '0',
       comment: 'Canary to 12.5%',
       hybridEnabled: 'on',
       canaryPercent: '12.5',
@@ -371,6 +496,36 @@ describe.each(databaseTargets())('the edge and cloud paths on $name', (target) =
       version: 1,
       config: { canaryPercent: 12.5, rules: [{ id: 'generate' }] },
     });
+
+    // A second op, still on the page as it was before v1, gets a 409 naming v1 and offering a re-apply.
+    const admin = await app.staffSession('ops', 'second-op@example.com');
+    const late = new URLSearchParams(form);
+    late.set('stickyKey', 'course');
+    late.set('comment', 'Sticky by course');
+    const conflict = await app.request('/routing', { method: 'POST', cookie: admin.cookie, body: late });
+    expect(conflict.status).toBe(409);
+    const conflictHtml = await conflict.text();
+    expect(conflictHtml).toContain('Saved meanwhile: your edit started from v0');
+    expect(conflictHtml).toContain('Canary to 12.5%');
+    expect(conflictHtml).toContain('stickyKey: chapter → course');
+    expect(await test_.db.query('select version from public.control_config_versions')).toEqual([{ version: 1 }]);
+    const reapply = new URLSearchParams({
+      intent: 'reapply-publish',
+      base: '1',
+      comment: 'Sticky by course',
+      mine: JSON.stringify([{ path: 'stickyKey', kind: 'changed', before: 'chapter', after: 'course' }]),
+      apply: '0',
+    });
+    expect((await app.request('/routing', { method: 'POST', cookie: admin.cookie, body: reapply })).status).toBe(200);
+    forgetActiveRoutingConfig(test_.db);
+    expect(await activeRoutingConfig(app.runtime)).toMatchObject({
+      version: 2,
+      config: { canaryPercent: 12.5, stickyKey: 'course' },
+    });
+    reapply.delete('apply');
+    const nothingTicked = await app.request('/routing', { method: 'POST', cookie: admin.cookie, body: reapply });
+    expect(nothingTicked.status).toBe(400);
+    expect(await nothingTicked.text()).toContain('Tick at least one change to re-apply');
 
     const cm = await app.staffSession('content_manager');
     expect((await app.request('/routing', { method: 'POST', cookie: cm.cookie, body: form })).status).toBe(403);

@@ -6,12 +6,24 @@ import type { AddressInfo } from 'node:net';
  * the REST API's `PATCH /v1/edge-config/{id}/items` (writes) and the Edge Config read endpoint
  * the @vercel/edge-config SDK calls (`GET {base}/item/{key}?version=1`, `HEAD`, `/items`, `/digest`),
  * and the CDN's `POST /v1/edge-cache/invalidate-by-tags?projectIdOrName=…` (`{tags, target}`).
+ *
+ * Like the real service, a write is acknowledged before every region serves it: `lagReads(ms)`
+ * makes reads serve the previous value for that long after each write (Edge Config takes up to
+ * about 10 s), `lagReads(null)` makes written values never reach the read path, and
+ * `slowWrites(ms)` holds each PATCH that long before answering (to catch overlapping writes).
  */
 export async function startVercelStandIn() {
   const id = 'ecfg_switchyardtest';
   const readToken = 'read-token-for-tests';
   const apiToken = 'vercel-api-token-for-tests';
+  /** What was written (acknowledged), and what the read path serves. */
   const items = new Map<string, unknown>();
+  const readable = new Map<string, unknown>();
+  let readLagMs: number | null = 0;
+  let writeDelayMs = 0;
+  let writesInFlight = 0;
+  let maxWritesInFlight = 0;
+  const patchWaiters: (() => void)[] = [];
   const patches: { body: unknown; authorization: string | undefined; teamId: string | null }[] = [];
   let writeFailure: { status: number; message: string } | null = null;
   let readsDown = false;
@@ -39,17 +51,32 @@ export async function startVercelStandIn() {
         items: { operation: string; key: string; value: unknown }[];
       };
       patches.push({ body, authorization: request.headers.authorization, teamId: url.searchParams.get('teamId') });
+      patchWaiters.splice(0).forEach((wake) => wake());
+      writesInFlight += 1;
+      maxWritesInFlight = Math.max(maxWritesInFlight, writesInFlight);
+      await new Promise((resolve) => setTimeout(resolve, writeDelayMs));
+      writesInFlight -= 1;
       if (request.headers.authorization !== `Bearer ${apiToken}`)
         return send(403, { error: { code: 'forbidden', message: 'Not authorized' } });
       if (writeFailure) return send(writeFailure.status, { error: { code: 'error', message: writeFailure.message } });
       for (const item of body.items) {
         if (!/^[\w-]+$/.test(item.key))
           return send(400, { error: { code: 'bad_request', message: `Invalid key ${item.key}` } });
-        if (item.operation === 'upsert' || item.operation === 'create' || item.operation === 'update')
-          items.set(item.key, item.value);
-        if (item.operation === 'delete') items.delete(item.key);
       }
-      digest += 1;
+      const apply = (target: Map<string, unknown>) => {
+        for (const item of body.items) {
+          if (item.operation === 'upsert' || item.operation === 'create' || item.operation === 'update')
+            target.set(item.key, item.value);
+          if (item.operation === 'delete') target.delete(item.key);
+        }
+      };
+      apply(items);
+      const propagate = () => {
+        apply(readable);
+        digest += 1;
+      };
+      if (readLagMs === 0) propagate();
+      else if (readLagMs !== null) setTimeout(propagate, readLagMs);
       return send(200, { status: 'ok' });
     }
 
@@ -80,12 +107,14 @@ export async function startVercelStandIn() {
       const digestHeader = { 'x-edge-config-digest': String(digest) };
       if (rest.startsWith('item/')) {
         const key = decodeURIComponent(rest.slice('item/'.length));
-        if (!items.has(key)) return send(404, undefined, digestHeader);
-        return request.method === 'HEAD' ? send(200, undefined, digestHeader) : send(200, items.get(key), digestHeader);
+        if (!readable.has(key)) return send(404, undefined, digestHeader);
+        return request.method === 'HEAD'
+          ? send(200, undefined, digestHeader)
+          : send(200, readable.get(key), digestHeader);
       }
       if (rest === 'items') {
         const keys = url.searchParams.getAll('key');
-        const entries = [...items].filter(([key]) => keys.length === 0 || keys.includes(key));
+        const entries = [...readable].filter(([key]) => keys.length === 0 || keys.includes(key));
         return send(200, Object.fromEntries(entries), digestHeader);
       }
       if (rest === 'digest') return send(200, String(digest));
@@ -101,6 +130,25 @@ export async function startVercelStandIn() {
     connectionString: `${base}/${id}?token=${readToken}`,
     items,
     patches,
+    /** Back to a fresh Edge Config: no items, no recorded patches, no failures, no lag. */
+    reset() {
+      items.clear();
+      readable.clear();
+      patches.length = 0;
+      writeFailure = null;
+      readsDown = false;
+      readLagMs = 0;
+      writeDelayMs = 0;
+      maxWritesInFlight = 0;
+      invalidations.length = 0;
+      invalidationFailures = 0;
+    },
+    lagReads: (ms: number | null) => void (readLagMs = ms),
+    slowWrites: (ms: number) => void (writeDelayMs = ms),
+    /** The most PATCH requests that were being answered at one time. */
+    maxWritesInFlight: () => maxWritesInFlight,
+    /** Resolves when the next PATCH arrives (before it is answered). */
+    nextPatch: () => new Promise<void>((resolve) => patchWaiters.push(resolve)),
     failWrites: (failure: { status: number; message: string } | null) => void (writeFailure = failure),
     setReadsDown: (down: boolean) => void (readsDown = down),
     invalidations,

@@ -14,6 +14,8 @@ export function VersionHistory({
   activeVersion: number;
   mayPublish: boolean;
 }) {
+  // Publishing goes forward only: a draft older than the newest published version is published as a copy.
+  const newestPublished = versions.find((version) => version.publishedAt)?.version ?? 0;
   return (
     <section className="panel" aria-labelledby="history">
       <h2 id="history">Version history</h2>
@@ -37,9 +39,12 @@ export function VersionHistory({
                 <td>
                   v{version.version}
                   {version.revertedFrom ? <span className="tag">revert of v{version.revertedFrom}</span> : null}
+                  {version.basedOn !== null && version.basedOn !== version.version - 1 && !version.revertedFrom ? (
+                    <span className="tag">made from v{version.basedOn}</span>
+                  ) : null}
                 </td>
                 <td>
-                  {version.author}
+                  {version.authorName ?? version.author}
                   <br />
                   <span className="hint">
                     <Age date={version.createdAt} />
@@ -70,11 +75,22 @@ export function VersionHistory({
                   {mayPublish ? (
                     <Form method="post" className="inline-form">
                       <input type="hidden" name="version" value={version.version} />
-                      {version.publishedAt ? null : (
+                      {version.publishedAt || version.version < newestPublished ? null : (
                         <button type="submit" name="intent" value="publish" className="button-quiet">
                           {version.publishError ? 'Retry publish' : 'Publish'}
                         </button>
                       )}
+                      {!version.publishedAt && version.version < newestPublished ? (
+                        <button
+                          type="submit"
+                          name="intent"
+                          value="revert"
+                          className="button-quiet"
+                          title={`Older than the live v${newestPublished}: publishes a copy as a new version`}
+                        >
+                          Publish a copy
+                        </button>
+                      ) : null}
                       {version.version !== activeVersion && version.publishedAt ? (
                         <button type="submit" name="intent" value="revert" className="button-quiet">
                           Revert to this

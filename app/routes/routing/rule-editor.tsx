@@ -14,10 +14,16 @@ export function RuleEditor(props: {
   recentKeys: { chapter: string[]; course: string[]; user: string[] };
   mayEdit: boolean;
   mayPublish: boolean;
+  /** Called on every edit, so the page can tell the others it has unsaved changes. */
+  onEdit?: () => void;
 }) {
-  const { config, fields, mayEdit } = props;
+  const { config, fields, mayEdit, onEdit } = props;
   const navigation = useNavigation();
-  const [rules, setRules] = useState(() => config.rules.map((rule, i) => ({ key: `${rule.id}-${i}`, rule })));
+  const [rules, setRulesState] = useState(() => config.rules.map((rule, i) => ({ key: `${rule.id}-${i}`, rule })));
+  const setRules: typeof setRulesState = (update) => {
+    onEdit?.();
+    setRulesState(update);
+  };
   const [percent, setPercent] = useState(config.canaryPercent);
   const [stickyKey, setStickyKey] = useState(config.stickyKey);
   const preview = useMemo(() => {
@@ -49,7 +55,8 @@ export function RuleEditor(props: {
           {props.basedOn.published ? '' : ', an unpublished draft'})
         </span>
       </h2>
-      <Form method="post" className="routing-form">
+      <Form method="post" className="routing-form" onChange={() => onEdit?.()}>
+        <input type="hidden" name="base" value={props.basedOn.version} />
         <fieldset disabled={!mayEdit} className="plain">
           <div className="form-grid">
             <label>

@@ -47,7 +47,7 @@ describe.each(databaseTargets())('submitGeneration on $name', (target) => {
       { ...DEFAULT_ROUTING_CONFIG, hybridEnabled: false },
       'kill switch',
     );
-    if (!saved.ok) throw new Error(JSON.stringify(saved.fields));
+    if (!saved.ok) throw new Error(JSON.stringify(saved));
     await publishRoutingVersion(runtime, 'ops@switchyard.local', saved.version);
   }
 
