@@ -127,18 +127,24 @@ export async function heartbeatJob(
   return { leaseHeld: row.lease_held, cancelRequested: row.cancel_requested };
 }
 
+/**
+ * Writes streaming progress and, with `usage`, the attempt's usage and cost so far into its
+ * ledger row, so a dead attempt is booked from what it recorded.
+ */
 export async function recordProgress(
   db: Queryable,
   jobId: string,
   workerId: string,
   outputTokens: number,
   text: string,
+  usage?: AttemptUsage,
 ): Promise<boolean> {
-  const [row] = await db.query<{ held: boolean }>('select public.record_progress($1, $2, $3, $4) as held', [
+  const [row] = await db.query<{ held: boolean }>('select public.record_progress($1, $2, $3, $4, $5) as held', [
     jobId,
     workerId,
     outputTokens,
     text,
+    usage ? usageJson(usage) : null,
   ]);
   return row.held;
 }
@@ -148,6 +154,8 @@ export interface AttemptUsage extends TokenUsage {
   generator: 'anthropic' | 'offline';
   busyMs: number;
   costMicros?: Partial<Record<'input' | 'output' | 'cacheWrite' | 'cacheRead' | 'cloudRun' | 'vercel', number>>;
+  /** The model has no price: tokens are recorded, the cost is unknown (never shown as $0). */
+  unpriced?: boolean;
 }
 
 function usageJson(usage: AttemptUsage) {
@@ -166,6 +174,7 @@ function usageJson(usage: AttemptUsage) {
     cost_cache_read_micros: cost.cacheRead ?? 0,
     cost_cloud_run_micros: cost.cloudRun ?? 0,
     cost_vercel_micros: cost.vercel ?? 0,
+    unpriced: usage.unpriced ?? false,
   };
 }
 
@@ -210,6 +219,24 @@ export async function releaseJob(
     usageJson(usage),
   ]);
   return row.status;
+}
+
+/**
+ * Books the final usage of an attempt whose lease was taken over (the reaper closed it with what
+ * it had recorded). False when the reaper closed no attempt of this worker's.
+ */
+export async function bookLostAttempt(
+  db: Queryable,
+  jobId: string,
+  workerId: string,
+  usage: AttemptUsage,
+): Promise<boolean> {
+  const [row] = await db.query<{ booked: boolean }>('select public.book_lost_attempt($1, $2, $3) as booked', [
+    jobId,
+    workerId,
+    usageJson(usage),
+  ]);
+  return row.booked;
 }
 
 export async function cancelJob(db: Queryable, jobId: string, actor: string): Promise<JobStatus | null> {
