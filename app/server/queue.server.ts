@@ -110,6 +110,40 @@ export async function submitBatch(
   return { batchId: row.batch_id, created: row.created };
 }
 
+/**
+ * Sets a batch's spend cap (null: none) and the estimate each of its running jobs reserves
+ * against it; spent and reserved are recomputed, and a paused batch whose next job fits again
+ * resumes. Returns whether the batch is paused afterwards.
+ */
+export async function setBatchCap(
+  db: Queryable,
+  batchId: string,
+  maxCostMicros: number | null,
+  jobEstimateMicros: number | null,
+): Promise<{ paused: boolean }> {
+  const [row] = await db.query<{ paused_at: Date | null }>('select public.set_batch_cap($1, $2, $3) as paused_at', [
+    batchId,
+    maxCostMicros,
+    jobEstimateMicros,
+  ]);
+  return { paused: row.paused_at !== null };
+}
+
+/** Resumes a paused batch by lifting its cap; null when no batch has the id. */
+export async function resumeBatch(db: Queryable, batchId: string): Promise<'resumed' | 'not_paused' | null> {
+  const [row] = await db.query<{ outcome: 'resumed' | 'not_paused' | null }>(
+    'select public.resume_batch($1) as outcome',
+    [batchId],
+  );
+  return row.outcome;
+}
+
+/** Compares the month to date with the budget: alerts, and pausing non-high claims at 100 %. */
+export async function checkSpend(db: Queryable): Promise<number> {
+  const [row] = await db.query<{ spent: number }>('select public.check_spend() as spent');
+  return Number(row.spent);
+}
+
 export function claimJobs(db: Queryable, workerId: string, leaseSeconds: number, limit = 1): Promise<JobRow[]> {
   return db.query<JobRow>('select * from public.claim_jobs($1, $2, $3)', [workerId, leaseSeconds, limit]);
 }

@@ -1,0 +1,405 @@
+-- Budgets that act (ADR 0013): per-batch spend caps checked by the claim, a monthly budget that
+-- pauses claims of non-high jobs, and spend alerts.
+--
+-- Batch caps. A batch may carry max_cost_micros. Its jobs share one model and max_tokens, so one
+-- per-job estimate (job_estimate_micros, the submit-time upper bound) is what a running attempt
+-- reserves against the cap. claim_jobs locks each capped batch row it would claim from (id
+-- order, so claimers cannot deadlock), reads its committed spent + reserved, and claims only the
+-- jobs whose reservations fit: two workers racing on a batch at its cap queue on that row lock,
+-- and the second sees the first's reservation, so together they never claim past the cap. When
+-- an attempt ends, its cost moves from reserved to spent_micros (add_attempts_to_jobs). When not
+-- even one more job fits on what is already spent, the batch is paused (paused_at and a reason):
+-- its pending jobs stay pending and no worker claims them until finance or admin resumes it
+-- (resume_batch, which lifts the cap) or raises the cap (set_batch_cap). Attempts running at that
+-- moment finish; what they spend beyond the cap shows as overshoot.
+--
+-- Monthly budget. check_spend() (run by refresh_job_rollups, i.e. the sweeper every minute, and
+-- after a budget is set) compares the month to date, read from the ledger, with the budget:
+-- alerts at 50, 80 and 100 %, and at 100 % reached_at is set, which makes claim_jobs skip every
+-- job that is not `high` until the budget is raised or resumed. A per-attempt counter would have
+-- made every attempt's commit update one row (the serialisation ADR 0006 avoids); the price of
+-- the minute's cadence is up to one minute of spend past the budget, shown on the Costs page.
+
+alter table public.batches
+  add column max_cost_micros bigint check (max_cost_micros > 0),
+  add column job_estimate_micros bigint not null default 0 check (job_estimate_micros >= 0),
+  add column estimate_micros bigint check (estimate_micros >= 0),
+  add column spent_micros bigint not null default 0,
+  add column reserved_micros bigint not null default 0,
+  add column paused_at timestamptz,
+  add column paused_reason text;
+
+comment on column public.batches.max_cost_micros is
+  'Spend cap of the batch (µ$); null = no cap. Claims stop when the next job''s estimate no longer fits.';
+comment on column public.batches.spent_micros is
+  'Cost of the batch''s ended attempts, kept while it has a cap (set_batch_cap recomputes it from the ledger).';
+comment on column public.batches.reserved_micros is
+  'Estimates of the batch''s running attempts, reserved against its cap by claim_jobs.';
+
+-- The claim's "is any capped batch at its cap" pass reads only these.
+create index batches_capped on public.batches (id) where max_cost_micros is not null and paused_at is null;
+
+alter table public.cost_budgets
+  add column reached_at timestamptz,
+  add column resumed_at timestamptz,
+  add column resumed_by text;
+
+create table public.spend_alerts (
+  id bigint generated always as identity primary key,
+  kind text not null check (kind in ('budget_50', 'budget_80', 'budget_100', 'batch_paused')),
+  -- One alert per threshold and month, or per pause of a batch.
+  dedupe_key text not null unique,
+  batch_id uuid references public.batches (id) on delete cascade,
+  message text not null,
+  created_at timestamptz not null default now(),
+  -- Webhook delivery (ALERT_WEBHOOK_URL): retried with backoff until delivered.
+  delivered_at timestamptz,
+  delivery_attempts integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  last_error text
+);
+
+comment on table public.spend_alerts is
+  'Spend alerts (budget at 50/80/100 %, a batch paused at its cap): shown to finance and admin on every page, and posted once to the alert webhook.';
+
+create index spend_alerts_undelivered on public.spend_alerts (next_attempt_at) where delivered_at is null;
+create index spend_alerts_created_at on public.spend_alerts (created_at desc);
+
+alter table public.spend_alerts enable row level security;
+create policy "Staff can read spend alerts" on public.spend_alerts for select to authenticated using (public.is_staff());
+revoke all on public.spend_alerts from anon, authenticated;
+grant select on public.spend_alerts to authenticated;
+
+-- Whether this month's budget is reached and not resumed: claims of non-high jobs wait.
+create function public.budget_paused() returns boolean
+language sql stable as $$
+  select exists (
+    select 1 from public.cost_budgets
+    where month = date_trunc('month', now() at time zone 'utc')::date
+      and reached_at is not null and resumed_at is null
+  )
+$$;
+
+-- Pauses a capped batch (no-op when already paused) and raises its alert.
+create function public.pause_batch(p_batch uuid, p_reason text) returns void
+language plpgsql as $$
+declare
+  v_paused timestamptz;
+begin
+  update public.batches set paused_at = now(), paused_reason = p_reason
+  where id = p_batch and paused_at is null
+  returning paused_at into v_paused;
+  if v_paused is not null then
+    insert into public.spend_alerts (kind, dedupe_key, batch_id, message)
+    select 'batch_paused', 'batch_paused:' || p_batch || ':' || extract(epoch from v_paused), p_batch,
+           'Batch "' || b.name || '" paused: ' || p_reason
+    from public.batches b where b.id = p_batch
+    on conflict (dedupe_key) do nothing;
+  end if;
+end
+$$;
+
+create or replace function public.claim_jobs(p_worker text, p_lease_seconds integer, p_limit integer default 1)
+returns setof public.chapter_content_jobs
+language plpgsql as $$
+declare
+  v_ids uuid[];
+  v_batches uuid[];
+  v_capped uuid[];
+  v_take uuid[];
+  v_allowed uuid[];
+  -- Capped batches with no room now: the next pass looks past them, so a full batch at the head
+  -- of the queue does not hold up the jobs behind it.
+  v_full uuid[] := '{}';
+  v_batch record;
+  v_room bigint;
+begin
+  -- PL/pgSQL (not SQL) so the plans are cached per connection: measured by bench:queue, planning
+  -- on every call cost more CPU than running it.
+  for v_pass in 1..3 loop
+    select coalesce(array_agg(n.id order by n.rank, n.created_at, n.id), '{}'),
+           coalesce(array_agg(n.batch_id order by n.rank, n.created_at, n.id), '{}'),
+           coalesce(array_agg(distinct n.batch_id) filter (where n.capped), '{}')
+    into v_ids, v_batches, v_capped
+    from (
+      select j.id, j.batch_id, j.created_at, public.priority_rank(j.priority) as rank,
+             b.max_cost_micros is not null as capped
+      from public.chapter_content_jobs j
+      left join public.batches b on b.id = j.batch_id
+      where j.status = 'pending' and j.run_after <= now()
+        and b.paused_at is null
+        and (j.priority = 'high' or not public.budget_paused())
+        and (j.batch_id is null or not (j.batch_id = any(v_full)))
+      order by public.priority_rank(j.priority), j.created_at, j.id
+      limit p_limit
+      for update of j skip locked
+    ) n;
+
+    exit when cardinality(v_capped) = 0;
+
+    -- The cap check: under each capped batch's row lock, with what is committed.
+    v_allowed := '{}';
+    for v_batch in
+      select b.id, b.max_cost_micros, b.spent_micros, b.reserved_micros, b.job_estimate_micros
+      from public.batches b where b.id = any(v_capped) order by b.id for update
+    loop
+      v_room := case
+        when v_batch.job_estimate_micros = 0 then
+          case when v_batch.spent_micros < v_batch.max_cost_micros then p_limit else 0 end
+        else (v_batch.max_cost_micros - v_batch.spent_micros - v_batch.reserved_micros) / v_batch.job_estimate_micros
+      end;
+      select coalesce(array_agg(u.id order by u.n), '{}') into v_take
+      from (
+        select c.id, c.n from unnest(v_ids, v_batches) with ordinality as c (id, batch_id, n)
+        where c.batch_id = v_batch.id order by c.n limit greatest(v_room, 0)
+      ) u;
+      if cardinality(v_take) > 0 then
+        update public.batches set reserved_micros = reserved_micros + job_estimate_micros * cardinality(v_take)
+        where id = v_batch.id;
+        v_allowed := v_allowed || v_take;
+      else
+        v_full := v_full || v_batch.id;
+        if v_batch.spent_micros + greatest(v_batch.job_estimate_micros, 1) > v_batch.max_cost_micros then
+          perform public.pause_batch(v_batch.id, format(
+            'it has spent $%s of its $%s cap, and its next job may cost up to $%s. Resume it or raise its cap.',
+            to_char(v_batch.spent_micros / 1e6, 'FM999999990.00'),
+            to_char(v_batch.max_cost_micros / 1e6, 'FM999999990.00'),
+            to_char(v_batch.job_estimate_micros / 1e6, 'FM999999990.00')));
+        end if;
+      end if;
+    end loop;
+    v_ids := array(
+      select c.id from unnest(v_ids, v_batches) as c (id, batch_id)
+      where c.batch_id is null or not (c.batch_id = any(v_capped))
+    ) || v_allowed;
+    -- Another pass only when a full batch took every slot of this one.
+    exit when cardinality(v_ids) > 0 or cardinality(v_full) = 0;
+  end loop;
+
+  if cardinality(v_ids) = 0 then
+    return;
+  end if;
+  return query
+  with claimed as (
+    update public.chapter_content_jobs j
+    set status = 'running',
+        attempts = j.attempts + 1,
+        lease_owner = p_worker,
+        lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+        started_at = now(),
+        first_token_at = null,
+        progress_output_tokens = 0,
+        progress_text = null,
+        updated_at = now()
+    where j.id = any(v_ids)
+    returning j.*
+  ), opened as (
+    insert into public.job_attempts (job_id, attempt, batch_id, destination, model, worker, started_at)
+    select c.id, coalesce((select max(a.attempt) from public.job_attempts a where a.job_id = c.id), 0) + 1,
+           c.batch_id, c.destination, c.model, p_worker, c.started_at
+    from claimed c
+  )
+  select * from claimed;
+end
+$$;
+
+-- Attempts closing also move their batch's reservation to spent (capped batches only: an
+-- uncapped batch's row is never touched, so its workers never queue on it).
+create or replace function public.add_attempts_to_jobs(p_attempts bigint[]) returns void
+language plpgsql as $$
+begin
+  update public.chapter_content_jobs j
+  set generator = coalesce(a.generator, j.generator),
+      input_tokens = j.input_tokens + a.input_tokens,
+      output_tokens = j.output_tokens + a.output_tokens,
+      cache_write_5m_tokens = j.cache_write_5m_tokens + a.cache_write_5m_tokens,
+      cache_write_1h_tokens = j.cache_write_1h_tokens + a.cache_write_1h_tokens,
+      cache_read_tokens = j.cache_read_tokens + a.cache_read_tokens,
+      busy_ms = j.busy_ms + a.busy_ms,
+      cost_input_micros = j.cost_input_micros + a.cost_input_micros,
+      cost_output_micros = j.cost_output_micros + a.cost_output_micros,
+      cost_cache_write_micros = j.cost_cache_write_micros + a.cost_cache_write_micros,
+      cost_cache_read_micros = j.cost_cache_read_micros + a.cost_cache_read_micros,
+      cost_cloud_run_micros = j.cost_cloud_run_micros + a.cost_cloud_run_micros,
+      cost_vercel_micros = j.cost_vercel_micros + a.cost_vercel_micros,
+      cost_total_micros = j.cost_total_micros + a.cost_total_micros
+  from public.job_attempts a
+  where a.id = any(p_attempts) and j.id = a.job_id;
+
+  update public.batches b
+  set spent_micros = b.spent_micros + x.cost,
+      reserved_micros = greatest(b.reserved_micros - b.job_estimate_micros * x.n, 0)
+  from (
+    select a.batch_id, sum(a.cost_total_micros) as cost, count(*) as n
+    from public.job_attempts a
+    where a.id = any(p_attempts) and a.batch_id is not null
+    group by a.batch_id
+  ) x
+  where b.id = x.batch_id and b.max_cost_micros is not null;
+end
+$$;
+
+-- A lost lease's late usage counts against its batch's cap too.
+create or replace function public.book_lost_attempt(p_job uuid, p_worker text, p_usage jsonb)
+returns boolean
+language plpgsql as $$
+declare
+  v_before public.job_attempts;
+  v_after public.job_attempts;
+begin
+  perform 1 from public.chapter_content_jobs where id = p_job for update;
+  select * into v_before from public.job_attempts a
+  where a.job_id = p_job and a.worker = p_worker and a.outcome = 'reaped'
+  order by a.attempt desc limit 1;
+  if v_before.id is null then
+    return false;
+  end if;
+  perform public.set_attempt_usage(v_before.id, p_usage);
+  select * into v_after from public.job_attempts where id = v_before.id;
+  update public.chapter_content_jobs j
+  set input_tokens = j.input_tokens + v_after.input_tokens - v_before.input_tokens,
+      output_tokens = j.output_tokens + v_after.output_tokens - v_before.output_tokens,
+      cache_write_5m_tokens = j.cache_write_5m_tokens + v_after.cache_write_5m_tokens - v_before.cache_write_5m_tokens,
+      cache_write_1h_tokens = j.cache_write_1h_tokens + v_after.cache_write_1h_tokens - v_before.cache_write_1h_tokens,
+      cache_read_tokens = j.cache_read_tokens + v_after.cache_read_tokens - v_before.cache_read_tokens,
+      busy_ms = j.busy_ms + v_after.busy_ms - v_before.busy_ms,
+      cost_input_micros = j.cost_input_micros + v_after.cost_input_micros - v_before.cost_input_micros,
+      cost_output_micros = j.cost_output_micros + v_after.cost_output_micros - v_before.cost_output_micros,
+      cost_cache_write_micros = j.cost_cache_write_micros + v_after.cost_cache_write_micros - v_before.cost_cache_write_micros,
+      cost_cache_read_micros = j.cost_cache_read_micros + v_after.cost_cache_read_micros - v_before.cost_cache_read_micros,
+      cost_cloud_run_micros = j.cost_cloud_run_micros + v_after.cost_cloud_run_micros - v_before.cost_cloud_run_micros,
+      cost_vercel_micros = j.cost_vercel_micros + v_after.cost_vercel_micros - v_before.cost_vercel_micros,
+      cost_total_micros = j.cost_total_micros + v_after.cost_total_micros - v_before.cost_total_micros
+  where j.id = p_job;
+  update public.batches
+  set spent_micros = spent_micros + v_after.cost_total_micros - v_before.cost_total_micros
+  where id = v_after.batch_id and max_cost_micros is not null;
+  return true;
+end
+$$;
+
+-- Sets (or removes, with null) a batch's cap. Spent and reserved are recomputed from the ledger
+-- and the running jobs, and a paused batch whose next job now fits is resumed. Returns the
+-- batch's paused_at after the change (null: runs), or raises no_data_found for an unknown batch.
+create function public.set_batch_cap(p_batch uuid, p_max_cost_micros bigint, p_job_estimate_micros bigint)
+returns timestamptz
+language plpgsql as $$
+declare
+  v_paused timestamptz;
+begin
+  update public.batches b
+  set max_cost_micros = p_max_cost_micros,
+      job_estimate_micros = coalesce(p_job_estimate_micros, b.job_estimate_micros),
+      estimate_micros = coalesce(p_job_estimate_micros, b.job_estimate_micros) * b.job_count,
+      spent_micros = (select coalesce(sum(a.cost_total_micros), 0) from public.job_attempts a where a.batch_id = b.id),
+      reserved_micros = coalesce(p_job_estimate_micros, b.job_estimate_micros) * (
+        select count(*) from public.chapter_content_jobs j where j.batch_id = b.id and j.status = 'running'
+      )
+  where b.id = p_batch;
+  if not found then
+    raise no_data_found using message = 'no batch ' || p_batch;
+  end if;
+  update public.batches b
+  set paused_at = null, paused_reason = null
+  where b.id = p_batch and b.paused_at is not null
+    and (b.max_cost_micros is null or b.spent_micros + greatest(b.job_estimate_micros, 1) <= b.max_cost_micros);
+  select paused_at into v_paused from public.batches where id = p_batch;
+  return v_paused;
+end
+$$;
+
+-- Resumes a paused batch by lifting its cap (what it has spent stays on the Costs page).
+-- Returns 'resumed', 'not_paused' or null when no batch has the id.
+create function public.resume_batch(p_batch uuid) returns text
+language plpgsql as $$
+declare
+  v_paused timestamptz;
+begin
+  select paused_at into v_paused from public.batches where id = p_batch for update;
+  if not found then
+    return null;
+  end if;
+  if v_paused is null then
+    return 'not_paused';
+  end if;
+  update public.batches set paused_at = null, paused_reason = null, max_cost_micros = null where id = p_batch;
+  return 'resumed';
+end
+$$;
+
+-- Month to date from the ledger (finished days' rollups plus today's attempts) against the
+-- budget: alerts at 50/80/100 % (once each per month), and reached_at at 100 %; cleared when a
+-- raised budget is above the spend again. Returns the month to date in µ$.
+create function public.check_spend() returns bigint
+language plpgsql as $$
+declare
+  v_month date := date_trunc('month', now() at time zone 'utc')::date;
+  v_today date := (now() at time zone 'utc')::date;
+  v_spent bigint;
+  v_budget public.cost_budgets;
+  v_threshold integer;
+begin
+  select coalesce((select sum(cost_total_micros) from public.attempt_daily_costs where day >= v_month and day < v_today), 0)
+       + coalesce((select sum(cost_total_micros) from public.job_attempts
+                   where started_at >= v_today::timestamp at time zone 'utc'), 0)
+  into v_spent;
+  select * into v_budget from public.cost_budgets where month = v_month for update;
+  if v_budget.month is null or v_budget.amount_micros = 0 then
+    return v_spent;
+  end if;
+  foreach v_threshold in array array[50, 80, 100] loop
+    if v_spent * 100 >= v_budget.amount_micros * v_threshold then
+      insert into public.spend_alerts (kind, dedupe_key, message)
+      values ('budget_' || v_threshold, 'budget_' || v_threshold || ':' || v_month,
+              format('Spend this month is $%s: %s%% of the $%s budget%s.',
+                     to_char(v_spent / 1e6, 'FM999999990.00'), v_threshold,
+                     to_char(v_budget.amount_micros / 1e6, 'FM999999990.00'),
+                     case when v_threshold = 100 then '; claims of jobs that are not high priority are paused' else '' end))
+      on conflict (dedupe_key) do nothing;
+    end if;
+  end loop;
+  if v_spent >= v_budget.amount_micros and v_budget.reached_at is null then
+    update public.cost_budgets set reached_at = now() where month = v_month;
+  elsif v_spent < v_budget.amount_micros and v_budget.reached_at is not null then
+    update public.cost_budgets set reached_at = null, resumed_at = null, resumed_by = null where month = v_month;
+  end if;
+  return v_spent;
+end
+$$;
+
+create or replace function public.refresh_job_rollups(p_since date)
+returns integer
+language plpgsql as $$
+declare
+  v_rows integer;
+  v_until timestamptz := (now() at time zone 'utc')::date::timestamp at time zone 'utc';
+begin
+  perform pg_advisory_xact_lock(7420063);
+  delete from public.job_daily_rollups where day >= p_since;
+  insert into public.job_daily_rollups
+  select * from public.job_rollup_rows(p_since::timestamp at time zone 'utc', v_until);
+  get diagnostics v_rows = row_count;
+  delete from public.attempt_daily_costs where day >= p_since;
+  insert into public.attempt_daily_costs
+  select (b.bucket at time zone 'utc')::date, b.destination, b.model, b.attempts, b.succeeded, b.unpriced,
+         b.input_tokens, b.output_tokens, b.cache_write_tokens, b.cache_read_tokens, b.cost_input_micros,
+         b.cost_output_micros, b.cost_cache_write_micros, b.cost_cache_read_micros, b.cost_cloud_run_micros,
+         b.cost_vercel_micros, b.cost_total_micros, now()
+  from public.attempt_cost_buckets(p_since::timestamp at time zone 'utc', v_until, 'day') b;
+  -- The sweeper runs this every minute: the budget check rides along.
+  perform public.check_spend();
+  return v_rows;
+end
+$$;
+
+revoke execute on function
+  public.budget_paused(),
+  public.pause_batch(uuid, text),
+  public.claim_jobs(text, integer, integer),
+  public.add_attempts_to_jobs(bigint[]),
+  public.book_lost_attempt(uuid, text, jsonb),
+  public.set_batch_cap(uuid, bigint, bigint),
+  public.resume_batch(uuid),
+  public.check_spend(),
+  public.refresh_job_rollups(date)
+from public, anon, authenticated;
