@@ -16,6 +16,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return apiError(401, 'unauthorized', 'The sweeper needs Authorization: Bearer <CRON_SECRET>.');
   }
-  const result = await sweep(runtime.db, runtime.wakeWorker, runtime.env.SWEEP_REWAKE_AFTER_SECONDS);
+  const result = await sweep(runtime.db, runtime.wakeWorker, runtime.env.SWEEP_REWAKE_AFTER_SECONDS, {
+    alertWebhookUrl: runtime.env.ALERT_WEBHOOK_URL,
+  });
   return json(result, { headers: { 'Cache-Control': 'no-store' } });
 }

@@ -1,5 +1,7 @@
 import type { Database } from './db/port.server';
+import { createLogger } from './log.server';
 import { countOverdueJobs, reapExpiredLeases } from './queue.server';
+import { deliverSpendAlerts } from './spend-alerts.server';
 
 export interface SweepResult {
   reaped: number;
@@ -14,10 +16,18 @@ export interface SweepResult {
  * when anything waits — reaped, or pending longer than `rewakeAfterSeconds` — the worker is
  * woken again; and the daily cost and latency rollups of the last two days are rebuilt. Runs every minute as a Vercel Cron job, and on a timer locally.
  */
-export async function sweep(db: Database, wake: () => void, rewakeAfterSeconds: number): Promise<SweepResult> {
+export async function sweep(
+  db: Database,
+  wake: () => void,
+  rewakeAfterSeconds: number,
+  options: { alertWebhookUrl?: string } = {},
+): Promise<SweepResult> {
   const reaped = await reapExpiredLeases(db);
   // Yesterday's rollup is rebuilt too: jobs finishing just before midnight land after the last sweep.
   await db.query(`select public.refresh_job_rollups(((now() at time zone 'utc')::date - 1))`);
+  // The refresh also checks the month's spend against the budget; its alerts go out here.
+  if (options.alertWebhookUrl)
+    await deliverSpendAlerts(db, options.alertWebhookUrl, createLogger({ component: 'spend-alerts' }));
   const overdue = await countOverdueJobs(db, rewakeAfterSeconds);
   const requeued = reaped.filter((job) => job.status === 'pending').length;
   const woke = requeued > 0 || overdue > 0;

@@ -199,7 +199,7 @@ begin
            c.batch_id, c.destination, c.model, p_worker, c.started_at
     from claimed c
   )
-  select * from claimed;
+  select * from claimed c order by public.priority_rank(c.priority), c.created_at, c.id;
 end
 $$;
 
