@@ -43,13 +43,16 @@ type ActionResult = { ok: boolean; message: string; fields?: Record<string, stri
 export async function action({ request }: ActionFunctionArgs) {
   const staff = await requirePermission(request, 'budgets.edit');
   const form = await readForm(request);
-  const { db } = await getRuntime();
+  const runtime = await getRuntime();
+  const { db } = runtime;
   const intent = String(form.get('intent') ?? 'budget');
   const refused = (field: string, message: string) =>
     json<ActionResult>({ ok: false, message, fields: { [field]: [message] } }, { status: 400 });
 
   if (intent === 'resume-budget') {
     const result = await resumeMonthlyBudget(db, staff.email);
+    // Jobs that waited are claimable again: nudge a worker rather than wait for the sweeper.
+    if (result.kind === 'resumed') runtime.wakeWorker();
     return json<ActionResult>(
       result.kind === 'resumed'
         ? { ok: true, message: 'Claims of every priority run again this month.' }
@@ -61,6 +64,7 @@ export async function action({ request }: ActionFunctionArgs) {
     if (!batchId.success) return refused('batch_id', 'batch_id must be a batch id.');
     if (intent === 'resume-batch') {
       const result = await resumeBatchSpending(db, staff.email, batchId.data);
+      if (result.kind === 'resumed') runtime.wakeWorker();
       if (result.kind === 'not_found')
         return json<ActionResult>({ ok: false, message: 'No such batch.' }, { status: 404 });
       return json<ActionResult>({

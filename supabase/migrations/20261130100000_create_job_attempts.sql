@@ -192,11 +192,16 @@ end
 $$;
 
 -- Internal: the attempt usage of p_usage (keys as finish_attempt documents) written over the
--- attempt row's running figures.
-create function public.set_attempt_usage(p_attempt bigint, p_usage jsonb) returns void
+-- attempt row's running figures; with p_outcome, the attempt is closed in the same update.
+create function public.set_attempt_usage(
+  p_attempt bigint, p_usage jsonb, p_outcome text default null, p_error_code text default null
+) returns public.job_attempts
 language sql as $$
   update public.job_attempts
-  set generator = coalesce(p_usage ->> 'generator', generator),
+  set ended_at = case when p_outcome is null then ended_at else now() end,
+      outcome = coalesce(p_outcome, outcome),
+      error_code = case when p_outcome is null then error_code else p_error_code end,
+      generator = coalesce(p_usage ->> 'generator', generator),
       input_tokens = coalesce((p_usage ->> 'input_tokens')::integer, input_tokens),
       output_tokens = coalesce((p_usage ->> 'output_tokens')::integer, output_tokens),
       cache_write_5m_tokens = coalesce((p_usage ->> 'cache_write_5m_tokens')::integer, cache_write_5m_tokens),
@@ -217,6 +222,7 @@ language sql as $$
         + coalesce((p_usage ->> 'cost_vercel_micros')::bigint, cost_vercel_micros),
       unpriced = unpriced or coalesce((p_usage ->> 'unpriced')::boolean, false)
   where id = p_attempt
+  returning *
 $$;
 
 -- Internal: adds the usage of attempt rows to their jobs' totals (called once per attempt, as
@@ -272,9 +278,9 @@ begin
 end
 $$;
 
--- Ends the current attempt: its ledger row gets the attempt's final usage and outcome, the job
--- its new status, and the job's totals the attempt's usage (one more update of the job row than
--- before, on a row already locked by the caller).
+-- Ends the current attempt: its ledger row gets the attempt's final usage and outcome, and the
+-- job, in ONE update (a second update of the same row would double the write and the dead
+-- tuples), its new status and the attempt's usage added to its totals.
 create or replace function public.finish_attempt(
   p_job uuid, p_usage jsonb, p_status text, p_attempts_delta integer,
   p_error_code text, p_error_message text, p_stop_reason text, p_run_after timestamptz
@@ -283,44 +289,51 @@ returns void
 language plpgsql as $$
 declare
   v_attempt bigint;
+  a public.job_attempts;
 begin
-  select a.id into v_attempt from public.job_attempts a where a.job_id = p_job and a.ended_at is null;
+  select o.id into v_attempt from public.job_attempts o where o.job_id = p_job and o.ended_at is null;
   if v_attempt is null then
     -- A job claimed before the ledger existed: open its attempt now so its usage is booked.
     insert into public.job_attempts (job_id, attempt, batch_id, destination, model, worker, started_at)
-    select j.id, coalesce((select max(a.attempt) from public.job_attempts a where a.job_id = j.id), 0) + 1,
+    select j.id, coalesce((select max(o.attempt) from public.job_attempts o where o.job_id = j.id), 0) + 1,
            j.batch_id, j.destination, j.model, j.lease_owner, coalesce(j.started_at, now())
     from public.chapter_content_jobs j where j.id = p_job
     returning id into v_attempt;
   end if;
-  perform public.set_attempt_usage(v_attempt, p_usage);
-  update public.job_attempts
-  set ended_at = now(),
-      outcome = case
-        when p_attempts_delta < 0 then 'released'
-        when p_status = 'pending' then 'retry'
-        else p_status
-      end,
-      error_code = p_error_code
-  where id = v_attempt;
+  a := public.set_attempt_usage(v_attempt, p_usage,
+    case when p_attempts_delta < 0 then 'released' when p_status = 'pending' then 'retry' else p_status end,
+    p_error_code);
 
-  update public.chapter_content_jobs
+  update public.chapter_content_jobs j
   set status = p_status,
-      attempts = attempts + p_attempts_delta,
+      attempts = j.attempts + p_attempts_delta,
       stop_reason = p_stop_reason,
       error_code = p_error_code,
       error_message = p_error_message,
-      run_after = coalesce(p_run_after, run_after),
+      run_after = coalesce(p_run_after, j.run_after),
       finished_at = case when p_status in ('succeeded', 'failed', 'cancelled') then now() end,
       lease_owner = null,
       lease_expires_at = null,
       consecutive_reaps = 0,
-      progress_text = case when p_status = 'succeeded' then null else progress_text end,
+      progress_text = case when p_status = 'succeeded' then null else j.progress_text end,
       progress_output_tokens = case when p_status = 'succeeded'
-        then output_tokens + coalesce((p_usage ->> 'output_tokens')::integer, 0) else progress_output_tokens end,
-      updated_at = now()
-  where id = p_job;
-  perform public.add_attempts_to_jobs(array[v_attempt]);
+        then j.output_tokens + a.output_tokens else j.progress_output_tokens end,
+      updated_at = now(),
+      generator = coalesce(a.generator, j.generator),
+      input_tokens = j.input_tokens + a.input_tokens,
+      output_tokens = j.output_tokens + a.output_tokens,
+      cache_write_5m_tokens = j.cache_write_5m_tokens + a.cache_write_5m_tokens,
+      cache_write_1h_tokens = j.cache_write_1h_tokens + a.cache_write_1h_tokens,
+      cache_read_tokens = j.cache_read_tokens + a.cache_read_tokens,
+      busy_ms = j.busy_ms + a.busy_ms,
+      cost_input_micros = j.cost_input_micros + a.cost_input_micros,
+      cost_output_micros = j.cost_output_micros + a.cost_output_micros,
+      cost_cache_write_micros = j.cost_cache_write_micros + a.cost_cache_write_micros,
+      cost_cache_read_micros = j.cost_cache_read_micros + a.cost_cache_read_micros,
+      cost_cloud_run_micros = j.cost_cloud_run_micros + a.cost_cloud_run_micros,
+      cost_vercel_micros = j.cost_vercel_micros + a.cost_vercel_micros,
+      cost_total_micros = j.cost_total_micros + a.cost_total_micros
+  where j.id = p_job;
 end
 $$;
 
@@ -537,7 +550,7 @@ revoke execute on function
   public.open_attempts(uuid[], text),
   public.claim_jobs(text, integer, integer),
   public.claim_job(uuid, text, integer),
-  public.set_attempt_usage(bigint, jsonb),
+  public.set_attempt_usage(bigint, jsonb, text, text),
   public.add_attempts_to_jobs(bigint[]),
   public.record_progress(uuid, text, integer, text, jsonb),
   public.finish_attempt(uuid, jsonb, text, integer, text, text, text, timestamptz),

@@ -203,8 +203,7 @@ begin
 end
 $$;
 
--- Attempts closing also move their batch's reservation to spent (capped batches only: an
--- uncapped batch's row is never touched, so its workers never queue on it).
+-- Attempts the reaper closes also move their batch's reservation to spent (capped batches only).
 create or replace function public.add_attempts_to_jobs(p_attempts bigint[]) returns void
 language plpgsql as $$
 begin
@@ -236,6 +235,70 @@ begin
     group by a.batch_id
   ) x
   where b.id = x.batch_id and b.max_cost_micros is not null;
+end
+$$;
+
+-- finish_attempt as before, and the attempt's cost moves from its batch's reservation to its spend.
+create or replace function public.finish_attempt(
+  p_job uuid, p_usage jsonb, p_status text, p_attempts_delta integer,
+  p_error_code text, p_error_message text, p_stop_reason text, p_run_after timestamptz
+)
+returns void
+language plpgsql as $$
+declare
+  v_attempt bigint;
+  a public.job_attempts;
+begin
+  select o.id into v_attempt from public.job_attempts o where o.job_id = p_job and o.ended_at is null;
+  if v_attempt is null then
+    -- A job claimed before the ledger existed: open its attempt now so its usage is booked.
+    insert into public.job_attempts (job_id, attempt, batch_id, destination, model, worker, started_at)
+    select j.id, coalesce((select max(o.attempt) from public.job_attempts o where o.job_id = j.id), 0) + 1,
+           j.batch_id, j.destination, j.model, j.lease_owner, coalesce(j.started_at, now())
+    from public.chapter_content_jobs j where j.id = p_job
+    returning id into v_attempt;
+  end if;
+  a := public.set_attempt_usage(v_attempt, p_usage,
+    case when p_attempts_delta < 0 then 'released' when p_status = 'pending' then 'retry' else p_status end,
+    p_error_code);
+
+  update public.chapter_content_jobs j
+  set status = p_status,
+      attempts = j.attempts + p_attempts_delta,
+      stop_reason = p_stop_reason,
+      error_code = p_error_code,
+      error_message = p_error_message,
+      run_after = coalesce(p_run_after, j.run_after),
+      finished_at = case when p_status in ('succeeded', 'failed', 'cancelled') then now() end,
+      lease_owner = null,
+      lease_expires_at = null,
+      consecutive_reaps = 0,
+      progress_text = case when p_status = 'succeeded' then null else j.progress_text end,
+      progress_output_tokens = case when p_status = 'succeeded'
+        then j.output_tokens + a.output_tokens else j.progress_output_tokens end,
+      updated_at = now(),
+      generator = coalesce(a.generator, j.generator),
+      input_tokens = j.input_tokens + a.input_tokens,
+      output_tokens = j.output_tokens + a.output_tokens,
+      cache_write_5m_tokens = j.cache_write_5m_tokens + a.cache_write_5m_tokens,
+      cache_write_1h_tokens = j.cache_write_1h_tokens + a.cache_write_1h_tokens,
+      cache_read_tokens = j.cache_read_tokens + a.cache_read_tokens,
+      busy_ms = j.busy_ms + a.busy_ms,
+      cost_input_micros = j.cost_input_micros + a.cost_input_micros,
+      cost_output_micros = j.cost_output_micros + a.cost_output_micros,
+      cost_cache_write_micros = j.cost_cache_write_micros + a.cost_cache_write_micros,
+      cost_cache_read_micros = j.cost_cache_read_micros + a.cost_cache_read_micros,
+      cost_cloud_run_micros = j.cost_cloud_run_micros + a.cost_cloud_run_micros,
+      cost_vercel_micros = j.cost_vercel_micros + a.cost_vercel_micros,
+      cost_total_micros = j.cost_total_micros + a.cost_total_micros
+  where j.id = p_job;
+  if a.batch_id is not null then
+    -- Capped batches only: an uncapped batch's row is never touched, so its workers never queue on it.
+    update public.batches
+    set spent_micros = spent_micros + a.cost_total_micros,
+        reserved_micros = greatest(reserved_micros - job_estimate_micros, 0)
+    where id = a.batch_id and max_cost_micros is not null;
+  end if;
 end
 $$;
 
@@ -397,6 +460,7 @@ revoke execute on function
   public.pause_batch(uuid, text),
   public.claim_jobs(text, integer, integer),
   public.add_attempts_to_jobs(bigint[]),
+  public.finish_attempt(uuid, jsonb, text, integer, text, text, text, timestamptz),
   public.book_lost_attempt(uuid, text, jsonb),
   public.set_batch_cap(uuid, bigint, bigint),
   public.resume_batch(uuid),
