@@ -40,6 +40,12 @@ export interface ExecuteJobOptions {
   log: Logger;
   /** Progress writes are throttled to one per this many ms. */
   progressIntervalMs?: number;
+  /**
+   * This job's share of its instance's busy time so far (ms), when the instance runs several jobs
+   * at once (ComputeMeter); compute is then charged once per instance-second. Default: its own
+   * busy time.
+   */
+  computeShareMs?: () => number;
 }
 
 export type ExecutionOutcome = 'succeeded' | 'pending' | 'failed' | 'cancelled' | 'released' | 'abandoned';
@@ -60,12 +66,8 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
   const log = options.log.child({ job: job.id, attempt: job.attempts, destination: job.destination });
   const startedAt = performance.now();
   const heartbeat = setInterval(() => void renewLease(), (leaseSeconds * 1000) / 3);
-  const progress = throttledProgress(
-    db,
-    job.id,
-    workerId,
-    options.progressIntervalMs ?? 250,
-    (tokens) => usageOf(tokens),
+  const progress = throttledProgress(db, job.id, workerId, options.progressIntervalMs ?? 250, (tokens) =>
+    usageOf(tokens),
   );
   log.info('job started', { model: job.model, generator: generator.name });
 
@@ -101,7 +103,8 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
       busyMs,
       costMicros: {
         ...tokenCost,
-        cloudRun: job.destination === 'cloud' ? cloudRunCostMicros(options.prices, busyMs) : 0,
+        cloudRun:
+          job.destination === 'cloud' ? cloudRunCostMicros(options.prices, options.computeShareMs?.() ?? busyMs) : 0,
         vercel: job.destination === 'edge' ? vercelCostMicros(options.prices, busyMs) : 0,
       },
     };
