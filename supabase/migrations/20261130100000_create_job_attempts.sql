@@ -65,7 +65,9 @@ comment on table public.job_attempts is
 create unique index job_attempts_open on public.job_attempts (job_id) where ended_at is null;
 -- Charts, CSVs and the month to date read attempts by their day.
 create index job_attempts_started_at on public.job_attempts (started_at);
-create index job_attempts_batch on public.job_attempts (batch_id) where batch_id is not null;
+-- A batch's spend and running attempts (its cap check, its actual cost): an index-only scan.
+create index job_attempts_batch on public.job_attempts (batch_id) include (cost_total_micros, ended_at)
+  where batch_id is not null;
 
 alter table public.job_attempts enable row level security;
 create policy "Staff can read job attempts" on public.job_attempts

@@ -2,16 +2,18 @@
 -- pauses claims of non-high jobs, and spend alerts.
 --
 -- Batch caps. A batch may carry max_cost_micros. Its jobs share one model and max_tokens, so one
--- per-job estimate (job_estimate_micros, the submit-time upper bound) is what a running attempt
--- reserves against the cap. claim_jobs locks each capped batch row it would claim from (id
--- order, so claimers cannot deadlock), reads its committed spent + reserved, and claims only the
--- jobs whose reservations fit: two workers racing on a batch at its cap queue on that row lock,
--- and the second sees the first's reservation, so together they never claim past the cap. When
--- an attempt ends, its cost moves from reserved to spent_micros (add_attempts_to_jobs). When not
--- even one more job fits on what is already spent, the batch is paused (paused_at and a reason):
--- its pending jobs stay pending and no worker claims them until finance or admin resumes it
--- (resume_batch, which lifts the cap) or raises the cap (set_batch_cap). Attempts running at that
--- moment finish; what they spend beyond the cap shows as overshoot.
+-- per-job estimate (job_estimate_micros, the submit-time upper bound) is what each running
+-- attempt reserves against the cap. claim_jobs locks each capped batch row it would claim from
+-- (id order, so claimers cannot deadlock) and then reads, from the attempt ledger, what the
+-- batch's ended attempts cost and how many attempts run; it claims only the jobs whose estimates
+-- fit beside those. Two workers racing on a batch at its cap queue on that row lock, and the
+-- second reads the first's committed attempts, so together they never claim past the cap. Ending
+-- an attempt touches no batch row (a per-attempt update of the batch would serialise its
+-- workers' commits). When not even one more job fits on what is already spent, the batch is
+-- paused (paused_at and a reason): its pending jobs stay pending and no worker claims them until
+-- finance or admin resumes it (resume_batch, which lifts the cap) or raises the cap
+-- (set_batch_cap). Attempts running at that moment finish; what they spend beyond the cap shows
+-- as overshoot.
 --
 -- Monthly budget. check_spend() (run by refresh_job_rollups, i.e. the sweeper every minute, and
 -- after a budget is set) compares the month to date, read from the ledger, with the budget:
@@ -24,17 +26,13 @@ alter table public.batches
   add column max_cost_micros bigint check (max_cost_micros > 0),
   add column job_estimate_micros bigint not null default 0 check (job_estimate_micros >= 0),
   add column estimate_micros bigint check (estimate_micros >= 0),
-  add column spent_micros bigint not null default 0,
-  add column reserved_micros bigint not null default 0,
   add column paused_at timestamptz,
   add column paused_reason text;
 
 comment on column public.batches.max_cost_micros is
   'Spend cap of the batch (µ$); null = no cap. Claims stop when the next job''s estimate no longer fits.';
-comment on column public.batches.spent_micros is
-  'Cost of the batch''s ended attempts, kept while it has a cap (set_batch_cap recomputes it from the ledger).';
-comment on column public.batches.reserved_micros is
-  'Estimates of the batch''s running attempts, reserved against its cap by claim_jobs.';
+comment on column public.batches.job_estimate_micros is
+  'Upper-bound cost of one job of the batch: what each running attempt reserves against the cap.';
 
 -- The claim's "is any capped batch at its cap" pass reads only these.
 create index batches_capped on public.batches (id) where max_cost_micros is not null and paused_at is null;
@@ -112,6 +110,8 @@ declare
   -- of the queue does not hold up the jobs behind it.
   v_full uuid[] := '{}';
   v_batch record;
+  v_spent bigint;
+  v_running bigint;
   v_room bigint;
 begin
   -- PL/pgSQL (not SQL) so the plans are cached per connection: measured by bench:queue, planning
@@ -140,13 +140,18 @@ begin
     -- The cap check: under each capped batch's row lock, with what is committed.
     v_allowed := '{}';
     for v_batch in
-      select b.id, b.max_cost_micros, b.spent_micros, b.reserved_micros, b.job_estimate_micros
+      select b.id, b.max_cost_micros, b.job_estimate_micros
       from public.batches b where b.id = any(v_capped) order by b.id for update
     loop
+      -- A new snapshot, taken after the lock: every attempt of a claimer that held it is seen.
+      select coalesce(sum(a.cost_total_micros) filter (where a.ended_at is not null), 0),
+             count(*) filter (where a.ended_at is null)
+      into v_spent, v_running
+      from public.job_attempts a where a.batch_id = v_batch.id;
       v_room := case
         when v_batch.job_estimate_micros = 0 then
-          case when v_batch.spent_micros < v_batch.max_cost_micros then p_limit else 0 end
-        else (v_batch.max_cost_micros - v_batch.spent_micros - v_batch.reserved_micros) / v_batch.job_estimate_micros
+          case when v_spent < v_batch.max_cost_micros then p_limit else 0 end
+        else (v_batch.max_cost_micros - v_spent - v_running * v_batch.job_estimate_micros) / v_batch.job_estimate_micros
       end;
       select coalesce(array_agg(u.id order by u.n), '{}') into v_take
       from (
@@ -154,15 +159,13 @@ begin
         where c.batch_id = v_batch.id order by c.n limit greatest(v_room, 0)
       ) u;
       if cardinality(v_take) > 0 then
-        update public.batches set reserved_micros = reserved_micros + job_estimate_micros * cardinality(v_take)
-        where id = v_batch.id;
         v_allowed := v_allowed || v_take;
       else
         v_full := v_full || v_batch.id;
-        if v_batch.spent_micros + greatest(v_batch.job_estimate_micros, 1) > v_batch.max_cost_micros then
+        if v_spent + greatest(v_batch.job_estimate_micros, 1) > v_batch.max_cost_micros then
           perform public.pause_batch(v_batch.id, format(
             'it has spent $%s of its $%s cap, and its next job may cost up to $%s. Resume it or raise its cap.',
-            to_char(v_batch.spent_micros / 1e6, 'FM999999990.00'),
+            to_char(v_spent / 1e6, 'FM999999990.00'),
             to_char(v_batch.max_cost_micros / 1e6, 'FM999999990.00'),
             to_char(v_batch.job_estimate_micros / 1e6, 'FM999999990.00')));
         end if;
@@ -203,147 +206,9 @@ begin
 end
 $$;
 
--- Attempts the reaper closes also move their batch's reservation to spent (capped batches only).
-create or replace function public.add_attempts_to_jobs(p_attempts bigint[]) returns void
-language plpgsql as $$
-begin
-  update public.chapter_content_jobs j
-  set generator = coalesce(a.generator, j.generator),
-      input_tokens = j.input_tokens + a.input_tokens,
-      output_tokens = j.output_tokens + a.output_tokens,
-      cache_write_5m_tokens = j.cache_write_5m_tokens + a.cache_write_5m_tokens,
-      cache_write_1h_tokens = j.cache_write_1h_tokens + a.cache_write_1h_tokens,
-      cache_read_tokens = j.cache_read_tokens + a.cache_read_tokens,
-      busy_ms = j.busy_ms + a.busy_ms,
-      cost_input_micros = j.cost_input_micros + a.cost_input_micros,
-      cost_output_micros = j.cost_output_micros + a.cost_output_micros,
-      cost_cache_write_micros = j.cost_cache_write_micros + a.cost_cache_write_micros,
-      cost_cache_read_micros = j.cost_cache_read_micros + a.cost_cache_read_micros,
-      cost_cloud_run_micros = j.cost_cloud_run_micros + a.cost_cloud_run_micros,
-      cost_vercel_micros = j.cost_vercel_micros + a.cost_vercel_micros,
-      cost_total_micros = j.cost_total_micros + a.cost_total_micros
-  from public.job_attempts a
-  where a.id = any(p_attempts) and j.id = a.job_id;
-
-  update public.batches b
-  set spent_micros = b.spent_micros + x.cost,
-      reserved_micros = greatest(b.reserved_micros - b.job_estimate_micros * x.n, 0)
-  from (
-    select a.batch_id, sum(a.cost_total_micros) as cost, count(*) as n
-    from public.job_attempts a
-    where a.id = any(p_attempts) and a.batch_id is not null
-    group by a.batch_id
-  ) x
-  where b.id = x.batch_id and b.max_cost_micros is not null;
-end
-$$;
-
--- finish_attempt as before, and the attempt's cost moves from its batch's reservation to its spend.
-create or replace function public.finish_attempt(
-  p_job uuid, p_usage jsonb, p_status text, p_attempts_delta integer,
-  p_error_code text, p_error_message text, p_stop_reason text, p_run_after timestamptz
-)
-returns void
-language plpgsql as $$
-declare
-  v_attempt bigint;
-  a public.job_attempts;
-begin
-  select o.id into v_attempt from public.job_attempts o where o.job_id = p_job and o.ended_at is null;
-  if v_attempt is null then
-    -- A job claimed before the ledger existed: open its attempt now so its usage is booked.
-    insert into public.job_attempts (job_id, attempt, batch_id, destination, model, worker, started_at)
-    select j.id, coalesce((select max(o.attempt) from public.job_attempts o where o.job_id = j.id), 0) + 1,
-           j.batch_id, j.destination, j.model, j.lease_owner, coalesce(j.started_at, now())
-    from public.chapter_content_jobs j where j.id = p_job
-    returning id into v_attempt;
-  end if;
-  a := public.set_attempt_usage(v_attempt, p_usage,
-    case when p_attempts_delta < 0 then 'released' when p_status = 'pending' then 'retry' else p_status end,
-    p_error_code);
-
-  update public.chapter_content_jobs j
-  set status = p_status,
-      attempts = j.attempts + p_attempts_delta,
-      stop_reason = p_stop_reason,
-      error_code = p_error_code,
-      error_message = p_error_message,
-      run_after = coalesce(p_run_after, j.run_after),
-      finished_at = case when p_status in ('succeeded', 'failed', 'cancelled') then now() end,
-      lease_owner = null,
-      lease_expires_at = null,
-      consecutive_reaps = 0,
-      progress_text = case when p_status = 'succeeded' then null else j.progress_text end,
-      progress_output_tokens = case when p_status = 'succeeded'
-        then j.output_tokens + a.output_tokens else j.progress_output_tokens end,
-      updated_at = now(),
-      generator = coalesce(a.generator, j.generator),
-      input_tokens = j.input_tokens + a.input_tokens,
-      output_tokens = j.output_tokens + a.output_tokens,
-      cache_write_5m_tokens = j.cache_write_5m_tokens + a.cache_write_5m_tokens,
-      cache_write_1h_tokens = j.cache_write_1h_tokens + a.cache_write_1h_tokens,
-      cache_read_tokens = j.cache_read_tokens + a.cache_read_tokens,
-      busy_ms = j.busy_ms + a.busy_ms,
-      cost_input_micros = j.cost_input_micros + a.cost_input_micros,
-      cost_output_micros = j.cost_output_micros + a.cost_output_micros,
-      cost_cache_write_micros = j.cost_cache_write_micros + a.cost_cache_write_micros,
-      cost_cache_read_micros = j.cost_cache_read_micros + a.cost_cache_read_micros,
-      cost_cloud_run_micros = j.cost_cloud_run_micros + a.cost_cloud_run_micros,
-      cost_vercel_micros = j.cost_vercel_micros + a.cost_vercel_micros,
-      cost_total_micros = j.cost_total_micros + a.cost_total_micros
-  where j.id = p_job;
-  if a.batch_id is not null then
-    -- Capped batches only: an uncapped batch's row is never touched, so its workers never queue on it.
-    update public.batches
-    set spent_micros = spent_micros + a.cost_total_micros,
-        reserved_micros = greatest(reserved_micros - job_estimate_micros, 0)
-    where id = a.batch_id and max_cost_micros is not null;
-  end if;
-end
-$$;
-
--- A lost lease's late usage counts against its batch's cap too.
-create or replace function public.book_lost_attempt(p_job uuid, p_worker text, p_usage jsonb)
-returns boolean
-language plpgsql as $$
-declare
-  v_before public.job_attempts;
-  v_after public.job_attempts;
-begin
-  perform 1 from public.chapter_content_jobs where id = p_job for update;
-  select * into v_before from public.job_attempts a
-  where a.job_id = p_job and a.worker = p_worker and a.outcome = 'reaped'
-  order by a.attempt desc limit 1;
-  if v_before.id is null then
-    return false;
-  end if;
-  perform public.set_attempt_usage(v_before.id, p_usage);
-  select * into v_after from public.job_attempts where id = v_before.id;
-  update public.chapter_content_jobs j
-  set input_tokens = j.input_tokens + v_after.input_tokens - v_before.input_tokens,
-      output_tokens = j.output_tokens + v_after.output_tokens - v_before.output_tokens,
-      cache_write_5m_tokens = j.cache_write_5m_tokens + v_after.cache_write_5m_tokens - v_before.cache_write_5m_tokens,
-      cache_write_1h_tokens = j.cache_write_1h_tokens + v_after.cache_write_1h_tokens - v_before.cache_write_1h_tokens,
-      cache_read_tokens = j.cache_read_tokens + v_after.cache_read_tokens - v_before.cache_read_tokens,
-      busy_ms = j.busy_ms + v_after.busy_ms - v_before.busy_ms,
-      cost_input_micros = j.cost_input_micros + v_after.cost_input_micros - v_before.cost_input_micros,
-      cost_output_micros = j.cost_output_micros + v_after.cost_output_micros - v_before.cost_output_micros,
-      cost_cache_write_micros = j.cost_cache_write_micros + v_after.cost_cache_write_micros - v_before.cost_cache_write_micros,
-      cost_cache_read_micros = j.cost_cache_read_micros + v_after.cost_cache_read_micros - v_before.cost_cache_read_micros,
-      cost_cloud_run_micros = j.cost_cloud_run_micros + v_after.cost_cloud_run_micros - v_before.cost_cloud_run_micros,
-      cost_vercel_micros = j.cost_vercel_micros + v_after.cost_vercel_micros - v_before.cost_vercel_micros,
-      cost_total_micros = j.cost_total_micros + v_after.cost_total_micros - v_before.cost_total_micros
-  where j.id = p_job;
-  update public.batches
-  set spent_micros = spent_micros + v_after.cost_total_micros - v_before.cost_total_micros
-  where id = v_after.batch_id and max_cost_micros is not null;
-  return true;
-end
-$$;
-
--- Sets (or removes, with null) a batch's cap. Spent and reserved are recomputed from the ledger
--- and the running jobs, and a paused batch whose next job now fits is resumed. Returns the
--- batch's paused_at after the change (null: runs), or raises no_data_found for an unknown batch.
+-- Sets (or removes, with null) a batch's cap and its per-job estimate; a paused batch whose next
+-- job now fits on what it has spent is resumed. Returns the batch's paused_at after the change
+-- (null: it runs), or raises no_data_found for an unknown batch.
 create function public.set_batch_cap(p_batch uuid, p_max_cost_micros bigint, p_job_estimate_micros bigint)
 returns timestamptz
 language plpgsql as $$
@@ -353,11 +218,7 @@ begin
   update public.batches b
   set max_cost_micros = p_max_cost_micros,
       job_estimate_micros = coalesce(p_job_estimate_micros, b.job_estimate_micros),
-      estimate_micros = coalesce(p_job_estimate_micros, b.job_estimate_micros) * b.job_count,
-      spent_micros = (select coalesce(sum(a.cost_total_micros), 0) from public.job_attempts a where a.batch_id = b.id),
-      reserved_micros = coalesce(p_job_estimate_micros, b.job_estimate_micros) * (
-        select count(*) from public.chapter_content_jobs j where j.batch_id = b.id and j.status = 'running'
-      )
+      estimate_micros = coalesce(p_job_estimate_micros, b.job_estimate_micros) * b.job_count
   where b.id = p_batch;
   if not found then
     raise no_data_found using message = 'no batch ' || p_batch;
@@ -365,7 +226,9 @@ begin
   update public.batches b
   set paused_at = null, paused_reason = null
   where b.id = p_batch and b.paused_at is not null
-    and (b.max_cost_micros is null or b.spent_micros + greatest(b.job_estimate_micros, 1) <= b.max_cost_micros);
+    and (b.max_cost_micros is null or greatest(b.job_estimate_micros, 1) + (
+      select coalesce(sum(a.cost_total_micros), 0) from public.job_attempts a where a.batch_id = b.id
+    ) <= b.max_cost_micros);
   select paused_at into v_paused from public.batches where id = p_batch;
   return v_paused;
 end
@@ -459,9 +322,6 @@ revoke execute on function
   public.budget_paused(),
   public.pause_batch(uuid, text),
   public.claim_jobs(text, integer, integer),
-  public.add_attempts_to_jobs(bigint[]),
-  public.finish_attempt(uuid, jsonb, text, integer, text, text, text, timestamptz),
-  public.book_lost_attempt(uuid, text, jsonb),
   public.set_batch_cap(uuid, bigint, bigint),
   public.resume_batch(uuid),
   public.check_spend(),

@@ -17,7 +17,12 @@ export async function resumeBatchSpending(db: Database, actor: string, batchId: 
       max_cost_micros: number | null;
       spent_micros: number;
       paused_reason: string | null;
-    }>('select max_cost_micros, spent_micros, paused_reason from public.batches where id = $1', [batchId]);
+    }>(
+      `select b.max_cost_micros, b.paused_reason,
+              (select coalesce(sum(a.cost_total_micros), 0) from public.job_attempts a where a.batch_id = b.id) as spent_micros
+       from public.batches b where b.id = $1`,
+      [batchId],
+    );
     const outcome = await resumeBatch(tx, batchId);
     if (outcome === null) return { kind: 'not_found' } as const;
     if (outcome === 'not_paused')
@@ -29,7 +34,7 @@ export async function resumeBatchSpending(db: Database, actor: string, batchId: 
       targetId: batchId,
       detail: {
         cap_lifted_micros: before.max_cost_micros,
-        spent_micros: before.spent_micros,
+        spent_micros: Number(before.spent_micros),
         reason: before.paused_reason,
       },
     });
