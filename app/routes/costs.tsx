@@ -120,8 +120,8 @@ export default function CostsPage() {
         <DemoHistoryNote demo={costs.demo} />
         {costs.unpricedAttempts > 0 ? (
           <p className="paused-note" data-testid="unpriced-note">
-            {costs.unpricedAttempts} attempt(s) in this range used a model with no price: their tokens are recorded, their
-            cost is unknown and not in these totals (see Cost by model).
+            {costs.unpricedAttempts} attempt(s) in this range used a model with no price: their tokens are recorded,
+            their cost is unknown and not in these totals (see Cost by model).
           </p>
         ) : null}
       </header>

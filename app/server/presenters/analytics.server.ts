@@ -228,10 +228,7 @@ export async function loadCostBuckets(db: Queryable, range: DayRange, unit: Buck
         );
   return rows.map((row) => ({
     ...row,
-    bucket:
-      typeof row.bucket === 'string'
-        ? row.bucket.slice(0, 10)
-        : bucketKey(new Date(row.bucket), unit),
+    bucket: typeof row.bucket === 'string' ? row.bucket.slice(0, 10) : bucketKey(new Date(row.bucket), unit),
   }));
 }
 
