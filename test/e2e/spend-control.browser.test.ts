@@ -79,6 +79,10 @@ describe.skipIf(!hasChromium)('spend control in Chromium', () => {
     expect(await finance.getByTestId('spend-alerts').textContent()).toContain('Batch "Capped draft" paused');
     await finance.screenshot({ path: path.join(SCREENSHOTS, 'costs-batch-paused.png'), fullPage: true });
 
+    // Its jobs stay pending with the reason shown on the batch's own page.
+    await manager.goto(batchUrl);
+    expect(await manager.getByTestId('batch-paused').textContent()).toContain('of its $0.01 cap');
+
     await row.getByRole('button', { name: 'Resume Capped draft' }).click();
     await finance.getByRole('status').filter({ hasText: 'The batch runs again, without a cap.' }).waitFor();
     expect(await finance.getByTestId('resumes').textContent()).toContain(`${demoEmail('finance')} resumed a batch`);
