@@ -237,6 +237,68 @@ describe.each(databaseTargets())('the attempt ledger on $name', (target) => {
     await expectEveryTotalToEqualTheLedger(Number(attempt.cost_total_micros));
   });
 
+  it('a worker whose lease was taken over books what its stream served when it ends', async () => {
+    const reported: TokenUsage = {
+      inputTokens: 2_000,
+      outputTokens: 0,
+      cacheWrite5mTokens: 0,
+      cacheWrite1hTokens: 0,
+      cacheReadTokens: 0,
+    };
+    const hanging: ChapterGenerator = {
+      name: 'anthropic',
+      generate: (_request, hooks) =>
+        new Promise((_resolve, reject) => {
+          hooks.onProgress('', 0, reported);
+          hooks.signal.addEventListener('abort', () =>
+            reject(new GenerationError('Generation aborted.', 'aborted', false, { ...reported, outputTokens: 500 })),
+          );
+        }),
+    };
+    const { jobId } = await submitJob(test_.db, newJob(chapters[0]));
+    const [job] = await claimJobs(test_.db, 'paused-worker', 30);
+    const control: { abort: AbortController; reason?: 'lease_lost' } = { abort: new AbortController() };
+    const running = executeJob({
+      db: test_.db,
+      job,
+      generator: hanging,
+      workerId: 'paused-worker',
+      leaseSeconds: 30,
+      prices: DEFAULT_PRICES,
+      control,
+      log: silentLogger,
+    });
+    await expect
+      .poll(
+        async () => (await test_.db.query<{ n: number }>('select input_tokens as n from public.job_attempts'))[0]?.n,
+      )
+      .toBe(2_000);
+    // The worker stalls; its lease expires and the reaper books what it had recorded.
+    await test_.db.query(
+      `update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`,
+      [jobId],
+    );
+    await reapExpiredLeases(test_.db);
+    // Haiku input at $0.10/M: 2,000 tokens are 200 µ$ (plus the instance time so far).
+    const [reaped] = await test_.db.query<{ outcome: string; cost_input_micros: number; output_tokens: number }>(
+      'select outcome, cost_input_micros, output_tokens from public.job_attempts',
+    );
+    expect(reaped).toMatchObject({ outcome: 'reaped', cost_input_micros: 200, output_tokens: 0 });
+    // It wakes up, finds its lease gone, and books the 500 output tokens its stream served meanwhile.
+    control.reason = 'lease_lost';
+    control.abort.abort();
+    expect((await running).outcome).toBe('abandoned');
+    const [attempt] = await test_.db.query<{ output_tokens: number; cost_output_micros: number }>(
+      'select output_tokens, cost_output_micros from public.job_attempts',
+    );
+    expect(attempt).toMatchObject({ output_tokens: 500, cost_output_micros: 250 });
+    const [row] = await test_.db.query<{ output_tokens: number; cost_total_micros: number }>(
+      'select output_tokens, cost_total_micros from public.chapter_content_jobs',
+    );
+    expect(row.output_tokens).toBe(500);
+    await expectEveryTotalToEqualTheLedger(Number(row.cost_total_micros));
+  });
+
   it('migrates jobs from before the ledger as one attempt each, holding their totals', async () => {
     const { jobId } = await submitJob(test_.db, newJob(chapters[0]));
     // A job finished before the ledger existed: totals in its row, no attempt.
