@@ -104,8 +104,9 @@ export default function CostsPage() {
     interested: (change) =>
       live && change.event === 'status' && change.jobs.some((job) => isJobStatus(job.status) && isFinal(job.status)),
   });
-  const zeroNote = `The ${costs.jobsFinished} jobs finished in this range cost $0 (offline jobs cost nothing).`;
-  const common = { jobs: costs.jobsFinished, unit: costs.unit, zeroNote };
+  // The charts count attempts (the ledger), not finished jobs: a job waiting for its retry has spent.
+  const zeroNote = `The ${costs.attempts} attempts in this range cost $0 (offline jobs cost nothing).`;
+  const common = { jobs: costs.attempts, unit: costs.unit, zeroNote };
   const csv = (id: string) => `/costs/csv?chart=${id}&from=${costs.range.from}&to=${costs.range.to}`;
   const { month } = costs;
   const over = month.budgetMicros !== null && month.projectedMicros > month.budgetMicros;
@@ -203,7 +204,7 @@ export default function CostsPage() {
         series={['perChapter']}
         csvHref={csv('per-chapter')}
         markers={costs.markers}
-        zeroNote={`None of the ${costs.jobsFinished} jobs finished in this range cost anything or succeeded.`}
+        zeroNote={`None of the ${costs.attempts} attempts in this range cost anything or succeeded.`}
       />
     </>
   );

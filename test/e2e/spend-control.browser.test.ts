@@ -78,6 +78,11 @@ describe.skipIf(!hasChromium)('spend control in Chromium', () => {
     expect(await row.textContent()).toContain('of its $0.01 cap');
     expect(await finance.getByTestId('spend-alerts').textContent()).toContain('Batch "Capped draft" paused');
     await finance.screenshot({ path: path.join(SCREENSHOTS, 'costs-batch-paused.png'), fullPage: true });
+    // Nothing wider than a phone's screen, paused row and alert banner included.
+    await finance.setViewportSize({ width: 390, height: 844 });
+    expect(await finance.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await finance.screenshot({ path: path.join(SCREENSHOTS, 'costs-batch-paused-390.png'), fullPage: true });
+    await finance.setViewportSize({ width: 1366, height: 900 });
 
     // Its jobs stay pending with the reason shown on the batch's own page.
     await manager.goto(batchUrl);
