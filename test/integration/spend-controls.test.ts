@@ -205,4 +205,51 @@ describe.each(databaseTargets())('spend controls on $name', (target) => {
     expect(Number(batch.job_estimate_micros)).toBeGreaterThan(0);
     expect(Number(batch.estimate_micros)).toBe(2 * Number(batch.job_estimate_micros));
   });
+  it('refuses bad caps on the Queue and Costs pages naming the field, and says when nothing is paused', async () => {
+    const cm = await app.staffSession('content_manager');
+    for (const bad of ['0', '-1', 'abc', '1000001']) {
+      const response = await app.request('/submit?_data=routes/submit', {
+        method: 'POST',
+        cookie: cm.cookie,
+        body: app.form({ mode: 'batch', chapter_ids: chapters.slice(0, 2), max_cost_usd: bad }),
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { fields: Record<string, string[]> };
+      expect(Object.keys(body.fields)).toEqual(['max_cost_usd']);
+    }
+    expect(await test_.db.query('select 1 from public.batches')).toHaveLength(0);
+    const queued = await app.request('/submit', {
+      method: 'POST',
+      cookie: cm.cookie,
+      body: app.form({ mode: 'batch', chapter_ids: chapters.slice(0, 2), max_cost_usd: '3.50' }),
+    });
+    expect(queued.status).toBe(302);
+    const [batch] = await test_.db.query<{ id: string; max_cost_micros: number }>(
+      'select id, max_cost_micros from public.batches',
+    );
+    expect(Number(batch.max_cost_micros)).toBe(3_500_000);
+
+    const finance = await app.staffSession('finance');
+    const costs = (fields: Record<string, string>) =>
+      app.request('/costs?_data=routes/costs', { method: 'POST', cookie: finance.cookie, body: app.form(fields) });
+    const bad = await costs({ intent: 'cap', batch_id: batch.id, max_cost_usd: '0' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { fields: Record<string, string[]> }).fields).toHaveProperty('max_cost_usd');
+    const noop = await costs({ intent: 'resume-batch', batch_id: batch.id });
+    expect(noop.status).toBe(200);
+    expect(((await noop.json()) as { message: string }).message).toBe('This batch is not paused; nothing changed.');
+    const raised = await costs({ intent: 'cap', batch_id: batch.id, max_cost_usd: '5' });
+    expect(((await raised.json()) as { message: string }).message).toContain('The cap is now $5.00');
+    // Only finance and admin may change spending.
+    expect(
+      (
+        await app.request('/costs', {
+          method: 'POST',
+          cookie: cm.cookie,
+          body: app.form({ intent: 'resume-batch', batch_id: batch.id }),
+        })
+      ).status,
+    ).toBe(403);
+    expect(await test_.db.query("select 1 from public.audit_log where action = 'batch.cap'")).toHaveLength(1);
+  });
 });
