@@ -34,8 +34,8 @@ comment on column public.batches.max_cost_micros is
 comment on column public.batches.job_estimate_micros is
   'Upper-bound cost of one job of the batch: what each running attempt reserves against the cap.';
 
--- The claim's "is any capped batch at its cap" pass reads only these.
-create index batches_capped on public.batches (id) where max_cost_micros is not null and paused_at is null;
+-- The claim reads the paused batches once per call.
+create index batches_paused on public.batches (id) where paused_at is not null;
 
 alter table public.cost_budgets
   add column reached_at timestamptz,
@@ -109,6 +109,8 @@ declare
   -- Capped batches with no room now: the next pass looks past them, so a full batch at the head
   -- of the queue does not hold up the jobs behind it.
   v_full uuid[] := '{}';
+  v_paused uuid[];
+  v_budget_paused boolean;
   v_batch record;
   v_spent bigint;
   v_running bigint;
@@ -116,24 +118,30 @@ declare
 begin
   -- PL/pgSQL (not SQL) so the plans are cached per connection: measured by bench:queue, planning
   -- on every call cost more CPU than running it.
+  --
+  -- WARNING: the candidate query must stay as cheap per pending row as before caps. A join with
+  -- batches (or a function call per row) made the planner sort every pending job with the extra
+  -- work on each: 3x slower claims in bench:queue. So what is the same for every row (is the
+  -- budget reached, which batches are paused) is read once, into variables, before it.
+  v_budget_paused := public.budget_paused();
+  v_paused := array(select b.id from public.batches b where b.paused_at is not null);
   for v_pass in 1..3 loop
     select coalesce(array_agg(n.id order by n.rank, n.created_at, n.id), '{}'),
-           coalesce(array_agg(n.batch_id order by n.rank, n.created_at, n.id), '{}'),
-           coalesce(array_agg(distinct n.batch_id) filter (where n.capped), '{}')
-    into v_ids, v_batches, v_capped
+           coalesce(array_agg(n.batch_id order by n.rank, n.created_at, n.id), '{}')
+    into v_ids, v_batches
     from (
-      select j.id, j.batch_id, j.created_at, public.priority_rank(j.priority) as rank,
-             b.max_cost_micros is not null as capped
+      select j.id, j.batch_id, j.created_at, public.priority_rank(j.priority) as rank
       from public.chapter_content_jobs j
-      left join public.batches b on b.id = j.batch_id
       where j.status = 'pending' and j.run_after <= now()
-        and b.paused_at is null
-        and (j.priority = 'high' or not public.budget_paused())
-        and (j.batch_id is null or not (j.batch_id = any(v_full)))
+        and (j.priority = 'high' or not v_budget_paused)
+        and (j.batch_id is null or not (j.batch_id = any(v_paused) or j.batch_id = any(v_full)))
       order by public.priority_rank(j.priority), j.created_at, j.id
       limit p_limit
       for update of j skip locked
     ) n;
+    v_capped := array(
+      select b.id from public.batches b where b.id = any(v_batches) and b.max_cost_micros is not null
+    );
 
     exit when cardinality(v_capped) = 0;
 
