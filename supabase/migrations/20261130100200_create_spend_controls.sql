@@ -110,6 +110,7 @@ declare
   -- of the queue does not hold up the jobs behind it.
   v_full uuid[] := '{}';
   v_paused uuid[];
+  v_claimed uuid[];
   v_budget_paused boolean;
   v_batch record;
   v_spent bigint;
@@ -145,11 +146,61 @@ begin
 
     exit when cardinality(v_capped) = 0;
 
-    -- The cap check: under each capped batch's row lock, with what is committed.
+    -- WARNING: FOR NO KEY UPDATE, not FOR UPDATE: each claimer's ledger rows hold a KEY SHARE lock
+    -- on their batch (the foreign key), which FOR UPDATE would wait for: two claimers deadlocked.
+    --
+    -- Fast path: claim first, then check the caps under each batch's row lock. The claimed rows'
+    -- updates, events and ledger rows are written before the lock is taken, so claimers of one
+    -- batch queue only for the check and the commit. If a cap would be passed, the claim is
+    -- undone (this block is a subtransaction) and the careful path below takes what fits.
+    begin
+      with claimed as (
+        update public.chapter_content_jobs j
+        set status = 'running',
+            attempts = j.attempts + 1,
+            lease_owner = p_worker,
+            lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+            started_at = now(),
+            first_token_at = null,
+            progress_output_tokens = 0,
+            progress_text = null,
+            updated_at = now()
+        where j.id = any(v_ids)
+        returning j.*
+      ), opened as (
+        insert into public.job_attempts (job_id, attempt, batch_id, destination, model, worker, started_at)
+        select c.id, coalesce((select max(a.attempt) from public.job_attempts a where a.job_id = c.id), 0) + 1,
+               c.batch_id, c.destination, c.model, p_worker, c.started_at
+        from claimed c
+      )
+      select coalesce(array_agg(c.id), '{}') into v_claimed from claimed c;
+      for v_batch in
+        select b.id, b.max_cost_micros, b.job_estimate_micros
+        from public.batches b where b.id = any(v_capped) order by b.id for no key update
+      loop
+        -- After the lock: every committed attempt, and this claim's own, are counted.
+        select coalesce(sum(a.cost_total_micros) filter (where a.ended_at is not null), 0),
+               count(*) filter (where a.ended_at is null)
+        into v_spent, v_running
+        from public.job_attempts a where a.batch_id = v_batch.id;
+        if v_spent + v_running * v_batch.job_estimate_micros > v_batch.max_cost_micros
+           or v_spent >= v_batch.max_cost_micros then
+          raise exception 'batch % would pass its cap', v_batch.id using errcode = 'SW409';
+        end if;
+      end loop;
+      return query
+      select * from public.chapter_content_jobs j where j.id = any(v_claimed)
+      order by public.priority_rank(j.priority), j.created_at, j.id;
+      return;
+    exception when sqlstate 'SW409' then
+      null;
+    end;
+
+    -- The careful path: under each capped batch's row lock, with what is committed.
     v_allowed := '{}';
     for v_batch in
       select b.id, b.max_cost_micros, b.job_estimate_micros
-      from public.batches b where b.id = any(v_capped) order by b.id for update
+      from public.batches b where b.id = any(v_capped) order by b.id for no key update
     loop
       -- A new snapshot, taken after the lock: every attempt of a claimer that held it is seen.
       select coalesce(sum(a.cost_total_micros) filter (where a.ended_at is not null), 0),
