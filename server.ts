@@ -89,7 +89,10 @@ async function main() {
   // come wake the worker (their NOTIFY was sent when they were scheduled, not when due).
   const sweeper = setInterval(async () => {
     try {
-      const result = await sweep(db, runtime.wakeWorker, env.SWEEP_REWAKE_AFTER_SECONDS, runtime.fleet);
+      const result = await sweep(db, runtime.wakeWorker, env.SWEEP_REWAKE_AFTER_SECONDS, {
+        fleet: runtime.fleet,
+        alertWebhookUrl: env.ALERT_WEBHOOK_URL,
+      });
       if (result.reaped > 0) log.warn('reaped expired leases', { ...result });
       void runner?.wake();
     } catch (error) {

@@ -21,6 +21,7 @@ import { paths } from './paths';
 import { getStaff } from './server/auth/auth.server';
 import { publicEnv } from './server/env.server';
 import { getRuntime } from './server/runtime.server';
+import { recentSpendAlerts } from './server/spend-alerts.server';
 import stylesheet from './styles/app.css';
 import dashboardStylesheet from './styles/dashboard.css';
 
@@ -41,11 +42,14 @@ export const links: LinksFunction = () => [
 export const meta: MetaFunction = () => [{ title: 'Switchyard' }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  const { env } = await getRuntime();
+  const { env, db } = await getRuntime();
   const staff = await getStaff(request);
+  // Spend alerts are for those who can act on them (finance and admin), on every page.
+  const spendAlerts = staff && can(staff.role, 'budgets.edit') ? await recentSpendAlerts(db) : [];
   // `now` and `timeZone` let the server render and hydration write the same times (clock.tsx).
   return json({
     staff,
+    spendAlerts,
     env: publicEnv(env),
     now: new Date().toISOString(),
     timeZone: timeZoneFromCookie(request.headers.get('Cookie')),
@@ -91,6 +95,15 @@ export function Layout({ children }: { children: ReactNode }) {
             Demo accounts are active: anyone can sign in with the credentials printed at start-up. Set ADMIN_EMAIL and
             ADMIN_PASSWORD to run without them.
           </p>
+        ) : null}
+        {data?.spendAlerts.length ? (
+          <div className="spend-alerts" role="status" data-testid="spend-alerts">
+            {data.spendAlerts.map((alert) => (
+              <p key={alert.id} className={`spend-alert spend-alert-${alert.kind}`}>
+                {alert.message} <a href={paths.costs()}>Costs</a>
+              </p>
+            ))}
+          </div>
         ) : null}
         <header className="topbar">
           <a className="brand" href={paths.overview()}>

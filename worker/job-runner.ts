@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 
+import { ComputeMeter } from '../app/domain/compute-meter';
 import type { ChapterGenerator } from '../app/domain/generation';
 import { DEFAULT_PRICES, type PriceTable } from '../app/domain/prices';
 import {
@@ -67,6 +68,8 @@ export class JobRunner {
   private readonly options: JobRunnerOptions;
   private readonly log: Logger;
   private readonly running = new Map<string, JobControl>();
+  /** Splits this instance's time among the jobs it runs at once (concurrency > 1). */
+  private readonly compute = new ComputeMeter();
   private draining: Promise<number> | undefined;
   private wakeAgain = false;
   private stopping = false;
@@ -231,6 +234,7 @@ export class JobRunner {
     this.running.set(job.id, control);
     void this.reportPresence();
     const started = performance.now();
+    this.compute.start(job.id);
     try {
       const result = await executeJob({
         db: this.options.db,
@@ -240,6 +244,7 @@ export class JobRunner {
         leaseSeconds: this.leaseSeconds,
         prices: this.options.prices ?? DEFAULT_PRICES,
         progressIntervalMs: this.options.progressIntervalMs,
+        computeShareMs: () => this.compute.shareMs(job.id),
         control,
         log: this.log,
       });
@@ -252,6 +257,7 @@ export class JobRunner {
         error: String(error),
       });
     } finally {
+      this.compute.stop(job.id);
       this.running.delete(job.id);
       void this.reportPresence();
     }

@@ -60,7 +60,8 @@ interface CostsView {
     chaptersSucceeded: number;
     perChapter: number | null;
   }[];
-  byModel: { model: string; total: number; jobs: number }[];
+  /** `jobs` counts attempts; `unpriced` those whose model had no price (their cost is unknown, not $0). */
+  byModel: { model: string; total: number; jobs: number; unpriced: number }[];
 }
 
 export function costCharts(view: CostsView): ChartData[] {
@@ -92,8 +93,9 @@ export function costCharts(view: CostsView): ChartData[] {
       title: 'Cost by model',
       columns: [
         { key: 'model', label: 'Model' },
-        { key: 'jobs', label: 'Jobs finished', unit: 'count' },
+        { key: 'jobs', label: 'Attempts', unit: 'count' },
         { key: 'total', label: 'Cost', unit: 'usd' },
+        { key: 'unpriced', label: 'Unpriced attempts (cost unknown)', unit: 'count' },
       ],
       rows: view.byModel,
     },

@@ -29,8 +29,12 @@ export interface GenerationResult {
 
 export interface GenerationHooks {
   signal: AbortSignal;
-  /** Called as text arrives with everything so far; callers throttle their writes. */
-  onProgress(textSoFar: string, outputTokensSoFar: number): void;
+  /**
+   * Called as the stream reports: with everything so far and, when the generator knows it, the
+   * usage so far (input and cache tokens from the first event on), so a dead attempt is still
+   * billed. Callers throttle their writes.
+   */
+  onProgress(textSoFar: string, outputTokensSoFar: number, usageSoFar?: TokenUsage): void;
 }
 
 export interface ChapterGenerator {

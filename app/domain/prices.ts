@@ -242,3 +242,14 @@ export function estimateMaxCostMicros(
   );
   return (perChapter.input + perChapter.output) * chapters;
 }
+
+/**
+ * The prompt tokens a chapter's request is assumed to use when the server reserves a job's cost
+ * against its batch's cap (chapter prompts measure a few hundred tokens; this errs high).
+ */
+export const JOB_ESTIMATE_PROMPT_TOKENS = 1_000;
+
+/** What one job of a batch reserves against the batch's cap while it runs: its upper bound. */
+export function jobEstimateMicros(model: string, maxTokens: number, table: PriceTable = DEFAULT_PRICES): number {
+  return estimateMaxCostMicros(model, JOB_ESTIMATE_PROMPT_TOKENS, maxTokens, 1, table);
+}

@@ -37,6 +37,16 @@ const generationOptions = {
     .optional(),
 };
 
+/** The largest batch cap accepted: anything above is a typo, not a budget. */
+export const MAX_BATCH_CAP_USD = 1_000_000;
+
+/** A batch's spend cap in dollars: the claim stops the batch when its next job no longer fits. */
+export const maxCostUsd = z
+  .number({ message: 'must be an amount in dollars' })
+  .refine((value) => Number.isFinite(value), { message: 'must be an amount in dollars' })
+  .refine((value) => value > 0, { message: 'must be more than 0' })
+  .refine((value) => value <= MAX_BATCH_CAP_USD, { message: `must be at most ${MAX_BATCH_CAP_USD}` });
+
 const chapterId = z.uuid({ message: 'must be a chapter id (a UUID)' });
 
 export const GenerateChapterSchema = z.strictObject(
@@ -54,6 +64,7 @@ export const BatchGenerateSchema = z.strictObject(
       .max(MAX_BATCH_SIZE, { message: `must name at most ${MAX_BATCH_SIZE} chapters` })
       .refine((ids) => new Set(ids).size === ids.length, { message: 'must not name a chapter twice' }),
     name: safeText.trim().min(1).max(200).optional(),
+    max_cost_usd: maxCostUsd.optional(),
     ...generationOptions,
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : undefined) },

@@ -6,7 +6,10 @@ import { sweep } from '~/server/sweeper.server';
 
 /** GET /api/cron/sweep — Vercel Cron (vercel.json) calls it every minute with CRON_SECRET. */
 export const loader = cronRoute(async (runtime) => {
-  const result = await sweep(runtime.db, runtime.wakeWorker, runtime.env.SWEEP_REWAKE_AFTER_SECONDS, runtime.fleet);
+  const result = await sweep(runtime.db, runtime.wakeWorker, runtime.env.SWEEP_REWAKE_AFTER_SECONDS, {
+    fleet: runtime.fleet,
+    alertWebhookUrl: runtime.env.ALERT_WEBHOOK_URL,
+  });
   const cacheInvalidations = await drainWithRuntime(runtime);
   return json({ ...result, cacheInvalidations }, { headers: { 'Cache-Control': 'no-store' } });
 });

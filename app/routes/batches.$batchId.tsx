@@ -76,7 +76,14 @@ export default function BatchPage() {
         <p className="lede">
           {formatCount(batch.total)} chapters by {batch.createdBy} · spent {formatMicros(batch.costMicros)} · ETA{' '}
           <span data-testid="batch-eta">{describeFleetEta(eta)}</span>
+          {batch.capMicros !== null ? <> · cap {formatMicros(batch.capMicros)}</> : null}
         </p>
+        {batch.paused ? (
+          <p className="paused-note" data-testid="batch-paused">
+            Paused at its spend cap: {batch.paused.reason} Its pending jobs wait; finance resumes it on{' '}
+            <Link to={paths.costs()}>Costs</Link>.
+          </p>
+        ) : null}
       </header>
       <Toast result={result} />
       <section className="panel">

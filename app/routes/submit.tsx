@@ -4,7 +4,7 @@ import { useMemo, useState, type ChangeEvent } from 'react';
 
 import { formatMicros } from '~/components/format';
 import { batchSelection, describeSelection, parseChapterIdsCsv } from '~/domain/csv-ids';
-import { DEFAULT_MODEL, estimateMaxCostMicros, knownModels } from '~/domain/prices';
+import { DEFAULT_MODEL, estimateMaxCostMicros, jobEstimateMicros, knownModels } from '~/domain/prices';
 import { BatchGenerateSchema, DEFAULT_MAX_TOKENS, fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
 import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
@@ -58,9 +58,12 @@ export async function action({ request }: ActionFunctionArgs) {
   const csv = parseChapterIdsCsv(csvText);
   if (csv.errors.length > 0) return csvAnswer(csv.errors, 400);
   const { ids } = batchSelection(form.getAll('chapter_ids').map(String), csv);
+  const cap = String(form.get('max_cost_usd') ?? '').trim();
   const parsed = BatchGenerateSchema.safeParse({
     chapter_ids: ids,
     name: String(form.get('name') || '') || undefined,
+    // An empty cap is no cap; anything else must be an amount ("abc" is refused, not dropped).
+    ...(cap ? { max_cost_usd: Number(cap) } : {}),
     ...options,
   });
   if (!parsed.success) return fieldsAnswer(fieldErrors(parsed.error));
@@ -113,6 +116,12 @@ export default function SubmitPage() {
     selection.length > 0 && Number.isFinite(maxTokens) && maxTokens > 0
       ? estimateMaxCostMicros(model, promptTokens, maxTokens, selection.length)
       : 0;
+  // The cap defaults to what the batch reserves at most: every chapter's upper bound.
+  const defaultCap =
+    selection.length > 0 && Number.isFinite(maxTokens) && maxTokens > 0 && knownModels().includes(model)
+      ? (Math.ceil((jobEstimateMicros(model, maxTokens) * selection.length) / 10_000) / 100).toFixed(2)
+      : '';
+  const [capEdited, setCapEdited] = useState<string | null>(null);
   const fields = result?.fields ?? {};
   const toggle = (id: string) =>
     setPicked((current) => {
@@ -307,6 +316,27 @@ export default function SubmitPage() {
             </select>
           </label>
         </div>
+        {mode === 'batch' ? (
+          <label className="cap-field">
+            Spend cap (USD)
+            <input
+              name="max_cost_usd"
+              type="number"
+              min={0.01}
+              max={1000000}
+              step="0.01"
+              value={capEdited ?? defaultCap}
+              onChange={(event) => setCapEdited(event.target.value)}
+              aria-invalid={Boolean(fields.max_cost_usd)}
+              aria-describedby="cap-hint"
+            />
+            <span className="hint" id="cap-hint">
+              Defaults to the estimate. At the cap the batch pauses (its jobs wait) until finance resumes it; empty: no
+              cap.
+            </span>
+            {fields.max_cost_usd ? <span className="field-error">{fields.max_cost_usd[0]}</span> : null}
+          </label>
+        ) : null}
         <p className="estimate" aria-live="polite" data-testid="estimate">
           {selection.length === 0
             ? 'Choose chapters to see an estimate.'

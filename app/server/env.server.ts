@@ -70,6 +70,8 @@ const schema = z.object({
   CLOUD_RUN_SERVICE: z.string().min(1).optional(),
   /** Tests and emulators only: the Cloud Run Admin API endpoint as http://host:port. */
   CLOUD_RUN_API_ENDPOINT: z.url().optional(),
+  /** Spend alerts (budget thresholds, paused batches) are POSTed here as Slack-compatible JSON. */
+  ALERT_WEBHOOK_URL: z.url({ message: 'must be a webhook URL (https://hooks.slack.com/services/…)' }).optional(),
   /** JSON merged over the default price table (app/domain/prices.ts), e.g. {"cloudRun":{"vcpus":1}}. */
   PRICES_OVERRIDE: PricesOverrideSetting,
 

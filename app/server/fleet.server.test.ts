@@ -130,8 +130,8 @@ describe.each(databaseTargets())('the worker fleet on $name', (target) => {
       // Sweeps of both instances racing the submits.
       a.fleet!.reconcile(),
       b.fleet!.reconcile(),
-      sweep(a.db, a.wakeWorker, 30, a.fleet),
-      sweep(b.db, b.wakeWorker, 30, b.fleet),
+      sweep(a.db, a.wakeWorker, 30, { fleet: a.fleet }),
+      sweep(b.db, b.wakeWorker, 30, { fleet: b.fleet }),
     ]);
     expect(results.slice(0, 2).map((result) => (result as { kind: string }).kind)).toEqual(['queued', 'queued']);
     await Promise.all([a.fleet!.reconcile(), b.fleet!.reconcile()]);
@@ -154,14 +154,14 @@ describe.each(databaseTargets())('the worker fleet on $name', (target) => {
   it('sends one wake-up per runnable job below the maximum, and none while nothing is runnable', async () => {
     const app = appInstance();
     expect(await app.fleet!.reconcile()).toMatchObject({ desired: 0, wakeupIds: [] });
-    const idle = await sweep(app.db, app.wakeWorker, 30, app.fleet);
+    const idle = await sweep(app.db, app.wakeWorker, 30, { fleet: app.fleet });
     expect(idle).toMatchObject({ woke: false, fleet: { desired: 0, sent: 0 } });
 
     const five = { kind: 'batch' as const, input: BatchGenerateSchema.parse({ chapter_ids: chapters.slice(0, 5) }) };
     await submitGeneration(app, submitter, five);
     await until(() => worker.held.size === 5);
     // A sweep while all five are held sends nothing more.
-    expect(await sweep(app.db, app.wakeWorker, 30, app.fleet)).toMatchObject({
+    expect(await sweep(app.db, app.wakeWorker, 30, { fleet: app.fleet })).toMatchObject({
       fleet: { desired: 5, inFlight: 5, sent: 0 },
     });
     expect(worker.held.size).toBe(5);
@@ -177,7 +177,7 @@ describe.each(databaseTargets())('the worker fleet on $name', (target) => {
       `update public.worker_wakeups set sent_at = now() - interval '8 days'
        where id in (select id from public.worker_wakeups order by id limit 2)`,
     );
-    await sweep(app.db, app.wakeWorker, 30, app.fleet);
+    await sweep(app.db, app.wakeWorker, 30, { fleet: app.fleet });
     const [kept] = await test_.db.query<{ n: number }>('select count(*)::int as n from public.worker_wakeups');
     expect(kept.n).toBe(3);
   });

@@ -5,11 +5,12 @@ import {
   type ChapterGenerator,
   type TokenUsage,
 } from '~/domain/generation';
-import { cloudRunCostMicros, tokenCostMicros, vercelCostMicros, type PriceTable } from '~/domain/prices';
+import { cloudRunCostMicros, knownModels, tokenCostMicros, vercelCostMicros, type PriceTable } from '~/domain/prices';
 
 import type { Database } from './db/port.server';
 import type { Logger } from './log.server';
 import {
+  bookLostAttempt,
   completeJob,
   failJob,
   heartbeatJob,
@@ -39,6 +40,12 @@ export interface ExecuteJobOptions {
   log: Logger;
   /** Progress writes are throttled to one per this many ms. */
   progressIntervalMs?: number;
+  /**
+   * This job's share of its instance's busy time so far (ms), when the instance runs several jobs
+   * at once (ComputeMeter); compute is then charged once per instance-second. Default: its own
+   * busy time.
+   */
+  computeShareMs?: () => number;
 }
 
 export type ExecutionOutcome = 'succeeded' | 'pending' | 'failed' | 'cancelled' | 'released' | 'abandoned';
@@ -59,7 +66,9 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
   const log = options.log.child({ job: job.id, attempt: job.attempts, destination: job.destination });
   const startedAt = performance.now();
   const heartbeat = setInterval(() => void renewLease(), (leaseSeconds * 1000) / 3);
-  const progress = throttledProgress(db, job.id, workerId, options.progressIntervalMs ?? 250);
+  const progress = throttledProgress(db, job.id, workerId, options.progressIntervalMs ?? 250, (tokens) =>
+    usageOf(tokens),
+  );
   log.info('job started', { model: job.model, generator: generator.name });
 
   async function renewLease() {
@@ -77,31 +86,48 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
     control.abort.abort();
   }
 
+  // An attempt is priced at its start: the prices in force when its request was made.
+  const pricedAt = job.started_at ?? new Date();
+  const priced = knownModels(options.prices).includes(job.model);
   const usageOf = (tokens: TokenUsage | undefined): AttemptUsage => {
     const busyMs = performance.now() - startedAt;
     const usage = tokens ?? ZERO_USAGE;
     // The offline generator spends nothing: its jobs record tokens but no cost, so charts never
     // show invented money.
     if (generator.name === 'offline') return { ...usage, generator: generator.name, busyMs };
-    const tokenCost = tokenCostMicros(options.prices, job.model, usage, new Date());
+    if (!priced) return { ...usage, generator: generator.name, busyMs, unpriced: true };
+    const tokenCost = tokenCostMicros(options.prices, job.model, usage, pricedAt);
     return {
       ...usage,
       generator: generator.name,
       busyMs,
       costMicros: {
         ...tokenCost,
-        cloudRun: job.destination === 'cloud' ? cloudRunCostMicros(options.prices, busyMs) : 0,
+        cloudRun:
+          job.destination === 'cloud' ? cloudRunCostMicros(options.prices, options.computeShareMs?.() ?? busyMs) : 0,
         vercel: job.destination === 'edge' ? vercelCostMicros(options.prices, busyMs) : 0,
       },
     };
   };
 
   try {
+    if (!priced && generator.name !== 'offline') {
+      // WARNING: never retried automatically: every run would spend again at an unknown price.
+      throw new GenerationError(
+        `Model "${job.model}" has no price in this worker's price table, so its spend could not be counted; ` +
+          `it was not run. Known models: ${knownModels(options.prices).join(', ')}. Add its prices ` +
+          '(PRICES_OVERRIDE) or retry it with a priced model.',
+        'unpriced_model',
+        false,
+      );
+    }
     const request = await loadGenerationRequest(db, job);
     const result = await generator.generate(request, { signal: control.abort.signal, onProgress: progress.push });
     await progress.flush();
     if (control.abort.signal.aborted) throw new GenerationError('Generation aborted.', 'aborted', false, result.usage);
-    const completed = await completeJob(db, job.id, workerId, { ...result, usage: usageOf(result.usage) });
+    const finalUsage = usageOf(result.usage);
+    const completed = await completeJob(db, job.id, workerId, { ...result, usage: finalUsage });
+    if (!completed) await bookLostAttempt(db, job.id, workerId, finalUsage);
     log.info(completed ? 'job succeeded' : 'job result discarded: lease lost', {
       output_tokens: result.usage.outputTokens,
       stop_reason: result.stopReason,
@@ -120,7 +146,8 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
       return { outcome: 'released', usage: failure.usage };
     }
     if (control.reason === 'lease_lost') {
-      log.warn('job abandoned: its lease was taken over');
+      await bookLostAttempt(db, job.id, workerId, usage);
+      log.warn('job abandoned: its lease was taken over; its usage is booked to its attempt');
       return { outcome: 'abandoned', usage: failure.usage };
     }
     const timedOut = control.reason === 'timeout';
@@ -132,6 +159,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
       retryable: timedOut ? false : failure.retryable,
       usage,
     });
+    if (status === null) await bookLostAttempt(db, job.id, workerId, usage);
     log[status === 'failed' ? 'warn' : 'info']('job attempt ended', {
       status,
       code: failure.code,
@@ -143,22 +171,33 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
   }
 }
 
-/** Keeps the latest progress and writes it at most once per interval. */
-function throttledProgress(db: Database, jobId: string, workerId: string, intervalMs: number) {
-  let latest: { text: string; tokens: number } | undefined;
+/**
+ * Keeps the latest progress and writes it at most once per interval, with the attempt's usage
+ * and cost so far (the first report, which carries the input and cache tokens, is written at once).
+ */
+function throttledProgress(
+  db: Database,
+  jobId: string,
+  workerId: string,
+  intervalMs: number,
+  usageOf: (tokens: TokenUsage) => AttemptUsage,
+) {
+  let latest: { text: string; tokens: number; usage?: TokenUsage } | undefined;
   let lastWrite = 0;
   let writing: Promise<unknown> = Promise.resolve();
   const write = () => {
     if (!latest) return writing;
-    const { text, tokens } = latest;
+    const { text, tokens, usage } = latest;
     latest = undefined;
     lastWrite = Date.now();
-    writing = writing.then(() => recordProgress(db, jobId, workerId, tokens, text)).catch(() => undefined);
+    writing = writing
+      .then(() => recordProgress(db, jobId, workerId, tokens, text, usage && usageOf(usage)))
+      .catch(() => undefined);
     return writing;
   };
   return {
-    push: (text: string, tokens: number) => {
-      latest = { text, tokens };
+    push: (text: string, tokens: number, usage?: TokenUsage) => {
+      latest = { text, tokens, usage };
       if (Date.now() - lastWrite >= intervalMs) void write();
     },
     flush: () => write(),

@@ -110,6 +110,40 @@ export async function submitBatch(
   return { batchId: row.batch_id, created: row.created };
 }
 
+/**
+ * Sets a batch's spend cap (null: none) and the estimate each of its running jobs reserves
+ * against it; spent and reserved are recomputed, and a paused batch whose next job fits again
+ * resumes. Returns whether the batch is paused afterwards.
+ */
+export async function setBatchCap(
+  db: Queryable,
+  batchId: string,
+  maxCostMicros: number | null,
+  jobEstimateMicros: number | null,
+): Promise<{ paused: boolean }> {
+  const [row] = await db.query<{ paused_at: Date | null }>('select public.set_batch_cap($1, $2, $3) as paused_at', [
+    batchId,
+    maxCostMicros,
+    jobEstimateMicros,
+  ]);
+  return { paused: row.paused_at !== null };
+}
+
+/** Resumes a paused batch by lifting its cap; null when no batch has the id. */
+export async function resumeBatch(db: Queryable, batchId: string): Promise<'resumed' | 'not_paused' | null> {
+  const [row] = await db.query<{ outcome: 'resumed' | 'not_paused' | null }>(
+    'select public.resume_batch($1) as outcome',
+    [batchId],
+  );
+  return row.outcome;
+}
+
+/** Compares the month to date with the budget: alerts, and pausing non-high claims at 100 %. */
+export async function checkSpend(db: Queryable): Promise<number> {
+  const [row] = await db.query<{ spent: number }>('select public.check_spend() as spent');
+  return Number(row.spent);
+}
+
 export function claimJobs(db: Queryable, workerId: string, leaseSeconds: number, limit = 1): Promise<JobRow[]> {
   return db.query<JobRow>('select * from public.claim_jobs($1, $2, $3)', [workerId, leaseSeconds, limit]);
 }
@@ -127,18 +161,24 @@ export async function heartbeatJob(
   return { leaseHeld: row.lease_held, cancelRequested: row.cancel_requested };
 }
 
+/**
+ * Writes streaming progress and, with `usage`, the attempt's usage and cost so far into its
+ * ledger row, so a dead attempt is booked from what it recorded.
+ */
 export async function recordProgress(
   db: Queryable,
   jobId: string,
   workerId: string,
   outputTokens: number,
   text: string,
+  usage?: AttemptUsage,
 ): Promise<boolean> {
-  const [row] = await db.query<{ held: boolean }>('select public.record_progress($1, $2, $3, $4) as held', [
+  const [row] = await db.query<{ held: boolean }>('select public.record_progress($1, $2, $3, $4, $5) as held', [
     jobId,
     workerId,
     outputTokens,
     text,
+    usage ? usageJson(usage) : null,
   ]);
   return row.held;
 }
@@ -148,6 +188,8 @@ export interface AttemptUsage extends TokenUsage {
   generator: 'anthropic' | 'offline';
   busyMs: number;
   costMicros?: Partial<Record<'input' | 'output' | 'cacheWrite' | 'cacheRead' | 'cloudRun' | 'vercel', number>>;
+  /** The model has no price: tokens are recorded, the cost is unknown (never shown as $0). */
+  unpriced?: boolean;
 }
 
 function usageJson(usage: AttemptUsage) {
@@ -166,6 +208,7 @@ function usageJson(usage: AttemptUsage) {
     cost_cache_read_micros: cost.cacheRead ?? 0,
     cost_cloud_run_micros: cost.cloudRun ?? 0,
     cost_vercel_micros: cost.vercel ?? 0,
+    unpriced: usage.unpriced ?? false,
   };
 }
 
@@ -210,6 +253,24 @@ export async function releaseJob(
     usageJson(usage),
   ]);
   return row.status;
+}
+
+/**
+ * Books the final usage of an attempt whose lease was taken over (the reaper closed it with what
+ * it had recorded). False when the reaper closed no attempt of this worker's.
+ */
+export async function bookLostAttempt(
+  db: Queryable,
+  jobId: string,
+  workerId: string,
+  usage: AttemptUsage,
+): Promise<boolean> {
+  const [row] = await db.query<{ booked: boolean }>('select public.book_lost_attempt($1, $2, $3) as booked', [
+    jobId,
+    workerId,
+    usageJson(usage),
+  ]);
+  return row.booked;
 }
 
 export async function cancelJob(db: Queryable, jobId: string, actor: string): Promise<JobStatus | null> {

@@ -1,6 +1,8 @@
 import type { Database } from './db/port.server';
 import type { Fleet } from './fleet.server';
+import { createLogger } from './log.server';
 import { countOverdueJobs, reapExpiredLeases } from './queue.server';
+import { deliverSpendAlerts } from './spend-alerts.server';
 
 export interface SweepResult {
   reaped: number;
@@ -23,14 +25,18 @@ export async function sweep(
   db: Database,
   wake: () => void,
   rewakeAfterSeconds: number,
-  fleet?: Fleet | null,
+  options: { fleet?: Fleet | null; alertWebhookUrl?: string } = {},
 ): Promise<SweepResult> {
   const reaped = await reapExpiredLeases(db);
   // Yesterday's rollup is rebuilt too: jobs finishing just before midnight land after the last sweep.
   await db.query(`select public.refresh_job_rollups(((now() at time zone 'utc')::date - 1))`);
+  // The refresh also checks the month's spend against the budget; its alerts go out here.
+  if (options.alertWebhookUrl)
+    await deliverSpendAlerts(db, options.alertWebhookUrl, createLogger({ component: 'spend-alerts' }));
   const overdue = await countOverdueJobs(db, rewakeAfterSeconds);
   const requeued = reaped.filter((job) => job.status === 'pending').length;
   const failed = reaped.filter((job) => job.status === 'failed').length;
+  const { fleet } = options;
   if (fleet) {
     await db.query('select public.prune_worker_wakeups()');
     const dispatch = await fleet.reconcile();

@@ -101,7 +101,7 @@ async function scenario(db: Database, dbUrl: string, anthropicUrl: string, ids: 
   );
   if (result.kind !== 'queued') throw new Error(`the batch was not queued: ${result.kind}`);
   const sweeper = setInterval(
-    () => void sweep(db, runtime.wakeWorker, 30, runtime.fleet).catch(() => undefined),
+    () => void sweep(db, runtime.wakeWorker, 30, { fleet: runtime.fleet }).catch(() => undefined),
     SWEEP_INTERVAL_MS,
   );
   let finished: number;

@@ -119,7 +119,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
       panel.getByRole('link', { name: 'CSV' }).click(),
     ]);
     const csv = await readFile((await download.path())!, 'utf8');
-    expect(csv.split('\n')[0]).toBe('Model,Jobs finished,Cost (USD)');
+    expect(csv.split('\n')[0]).toBe('Model,Attempts,Cost (USD),Unpriced attempts (cost unknown)');
     expect(csv).toContain('claude-sonnet-5-5');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Latency' }).click();
     await page.getByRole('heading', { name: 'End-to-end latency by destination' }).waitFor();

@@ -48,6 +48,10 @@ describe.each(databaseTargets())('costs and latency on $name', (target) => {
               started_at = started_at - interval '1 day', first_token_at = first_token_at - interval '1 day'
        where id in (select id from public.chapter_content_jobs order by id limit 2)`,
     );
+    await test_.db.query(
+      `update public.job_attempts set started_at = started_at - interval '1 day', ended_at = ended_at - interval '1 day'
+       where job_id in (select id from public.chapter_content_jobs order by id limit 2)`,
+    );
     await test_.db.query(`select public.refresh_job_rollups(((now() at time zone 'utc')::date - 1))`);
   });
   afterEach(() => test_.drop());
@@ -150,7 +154,7 @@ describe.each(databaseTargets())('costs and latency on $name', (target) => {
       costs: any;
     };
     expect(again.costs.jobsFinished).toBe(5);
-    expect(again.costs.points.reduce((sum: number, point: any) => sum + point.jobs, 0)).toBe(5);
+    expect(again.costs.points.reduce((sum: number, point: any) => sum + point.attempts, 0)).toBe(5);
 
     const csv = await (
       await app.request(`/costs/csv?chart=daily&from=${today}&to=${today}`, { cookie: finance.cookie })
@@ -161,6 +165,9 @@ describe.each(databaseTargets())('costs and latency on $name', (target) => {
 
   it('counts offline jobs that cost nothing as jobs, and groups config markers of one bucket', async () => {
     await test_.db.query(`update public.chapter_content_jobs set
+      cost_input_micros = 0, cost_output_micros = 0, cost_cache_write_micros = 0, cost_cache_read_micros = 0,
+      cost_cloud_run_micros = 0, cost_vercel_micros = 0, cost_total_micros = 0, generator = 'offline'`);
+    await test_.db.query(`update public.job_attempts set
       cost_input_micros = 0, cost_output_micros = 0, cost_cache_write_micros = 0, cost_cache_read_micros = 0,
       cost_cloud_run_micros = 0, cost_vercel_micros = 0, cost_total_micros = 0, generator = 'offline'`);
     for (const version of [1, 2, 3]) {

@@ -96,7 +96,7 @@ describe.each(databaseTargets())('demo history on $name', (target) => {
     expect(costs.demo).toBe(true);
     expect(costs.jobsFinished).toBe(added!.jobs);
     expect(costs.totalMicros).toBeGreaterThan(0);
-    expect(costs.points.filter((point) => point.jobs > 0)).toHaveLength(DEMO_DAYS - 1);
+    expect(costs.points.filter((point) => point.attempts > 0)).toHaveLength(DEMO_DAYS - 1);
     // Four routing versions, two on one day: three markers.
     expect(costs.markers.map((marker) => marker.label)).toEqual(['v1', 'v2', 'v3–v4 (2)']);
     const latency = await presentLatency(test_.db, month());

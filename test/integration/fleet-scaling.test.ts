@@ -70,7 +70,7 @@ describe.each(databaseTargets())('the fleet on the Cloud Run simulator, on $name
   /** The in-process sweep timer of a long-lived app, made quick for the test. */
   const sweepEvery = (ms: number) => {
     sweeping = setInterval(
-      () => void sweep(test_.db, runtime.wakeWorker, 30, runtime.fleet).catch(() => undefined),
+      () => void sweep(test_.db, runtime.wakeWorker, 30, { fleet: runtime.fleet }).catch(() => undefined),
       ms,
     );
   };
@@ -112,7 +112,7 @@ describe.each(databaseTargets())('the fleet on the Cloud Run simulator, on $name
 
     // Scale to zero within the idle period, and no wake-up while nothing is runnable.
     await until(() => simulator.stats().instances === 0, 2000, 'scaled to zero');
-    const idleSweep = await sweep(test_.db, runtime.wakeWorker, 30, runtime.fleet);
+    const idleSweep = await sweep(test_.db, runtime.wakeWorker, 30, { fleet: runtime.fleet });
     expect(idleSweep).toMatchObject({ woke: false, fleet: { desired: 0, sent: 0 } });
     expect(simulator.stats().requests).toBe(5);
     const { instanceSeconds, billableSeconds } = simulator.stats();

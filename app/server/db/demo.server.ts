@@ -252,6 +252,8 @@ export async function addDemoData(
               jsonb_strip_nulls(jsonb_build_object('error_code', error_code, 'error_message', error_message))
        from demo`,
     );
+    // The ledger the Costs page reads: one attempt per made-up job, holding its totals.
+    await tx.query('select public.book_jobs_without_attempts()');
     await tx.query('select public.refresh_job_rollups($1::date)', [
       new Date(now.getTime() - (DEMO_DAYS + 1) * 86_400_000).toISOString().slice(0, 10),
     ]);

@@ -122,7 +122,7 @@ describe.each(databaseTargets())('row level security on $name', (target) => {
       await db.exec(`
         insert into public.courses (slug, title) values ('c', 'C');
         insert into public.chapters (course_id, position, title) select id, 1, 'Ch' from public.courses;
-        select public.submit_job(jsonb_build_object('chapter_id', (select id from public.chapters), 'model', 'm', 'max_tokens', 10));
+        select public.submit_job(jsonb_build_object('chapter_id', (select id from public.chapters), 'model', 'claude-haiku-5-5', 'max_tokens', 10));
       `);
       const asRole = (role: string, userId: string | null, sql: string) =>
         db.transaction(async (tx) => {

@@ -73,10 +73,12 @@ export function createAnthropicGenerator(options: AnthropicGeneratorOptions): Ch
               : (start.cache_creation_input_tokens ?? 0);
             usage.cacheWrite1hTokens = split ? split.ephemeral_1h_input_tokens : 0;
             usage.outputTokens = start.output_tokens;
+            // Billed from here on, even if nothing else arrives: record it at once.
+            hooks.onProgress(text, usage.outputTokens, { ...usage });
           } else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
             text += event.delta.text;
             usage.outputTokens = Math.max(usage.outputTokens, estimateTokens(text));
-            hooks.onProgress(text, usage.outputTokens);
+            hooks.onProgress(text, usage.outputTokens, { ...usage });
           } else if (event.type === 'message_delta') {
             stopReason = event.delta.stop_reason ?? stopReason;
             usage.outputTokens = event.usage.output_tokens;

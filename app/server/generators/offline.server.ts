@@ -47,7 +47,13 @@ export function createOfflineGenerator(options: OfflineGeneratorOptions = {}): C
         if (delayMs > 0) await sleep(delayMs, hooks.signal);
         text += piece;
         outputTokens += pieceTokens;
-        hooks.onProgress(text, outputTokens);
+        hooks.onProgress(text, outputTokens, {
+          inputTokens,
+          outputTokens,
+          cacheWrite5mTokens: 0,
+          cacheWrite1hTokens: 0,
+          cacheReadTokens: 0,
+        });
       }
       return {
         content: text,

@@ -185,27 +185,85 @@ async function presentRange(db: Queryable, range: DayRange, now: Date) {
   };
 }
 
+interface CostRow {
+  bucket: string;
+  destination: 'edge' | 'cloud';
+  model: string;
+  attempts: number;
+  succeeded: number;
+  unpriced: number;
+  cost_input_micros: number;
+  cost_output_micros: number;
+  cost_cache_write_micros: number;
+  cost_cache_read_micros: number;
+  cost_cloud_run_micros: number;
+  cost_vercel_micros: number;
+  cost_total_micros: number;
+}
+
+/**
+ * Cost rows from the attempt ledger, by the attempts' start (ADR 0013): finished days from
+ * attempt_daily_costs, today and hourly ranges live from job_attempts. An attempt is counted
+ * once, on the day it was spent, whatever happened to its job afterwards.
+ */
+export async function loadCostBuckets(db: Queryable, range: DayRange, unit: BucketUnit): Promise<CostRow[]> {
+  const columns = `destination, model, attempts, succeeded, unpriced, cost_input_micros, cost_output_micros,
+    cost_cache_write_micros, cost_cache_read_micros, cost_cloud_run_micros, cost_vercel_micros, cost_total_micros`;
+  const rows =
+    unit === 'day'
+      ? await db.query<Omit<CostRow, 'bucket'> & { bucket: Date | string }>(
+          `select day as bucket, ${columns} from public.attempt_daily_costs
+           where day between $1::date and least($2::date, (now() at time zone 'utc')::date - 1)
+           union all
+           select bucket, ${columns} from public.attempt_cost_buckets(
+             (now() at time zone 'utc')::date::timestamp at time zone 'utc',
+             ((now() at time zone 'utc')::date + 1)::timestamp at time zone 'utc', 'day'
+           ) where $2::date >= (now() at time zone 'utc')::date and $1::date <= (now() at time zone 'utc')::date`,
+          [range.from, range.to],
+        )
+      : await db.query<Omit<CostRow, 'bucket'> & { bucket: Date }>(
+          `select bucket, ${columns} from public.attempt_cost_buckets($1::date::timestamp at time zone 'utc',
+             ($2::date + 1)::timestamp at time zone 'utc', 'hour')`,
+          [range.from, range.to],
+        );
+  return rows.map((row) => ({
+    ...row,
+    bucket: typeof row.bucket === 'string' ? row.bucket.slice(0, 10) : bucketKey(new Date(row.bucket), unit),
+  }));
+}
+
+/** Month to date from the ledger: the finished days' rollups plus today's attempts. */
+async function monthToDateMicros(db: Queryable, now: Date): Promise<number> {
+  const [row] = await db.query<{ spent: number }>(
+    `select coalesce((select sum(cost_total_micros) from public.attempt_daily_costs
+              where day >= date_trunc('month', $1::timestamptz at time zone 'utc')::date
+                and day < ($1::timestamptz at time zone 'utc')::date), 0)
+          + coalesce((select sum(cost_total_micros) from public.job_attempts
+              where started_at >= ($1::timestamptz at time zone 'utc')::date::timestamp at time zone 'utc'), 0) as spent`,
+    [now],
+  );
+  return Number(row.spent);
+}
+
 export async function presentCosts(db: Queryable, range: DayRange, now = new Date()) {
-  const [{ rows, buckets, view }, [budget], [month]] = await Promise.all([
+  const unit = bucketUnitOf(range);
+  const [{ buckets, view }, rows, [budget], monthToDate] = await Promise.all([
     presentRange(db, range, now),
+    loadCostBuckets(db, range, unit),
     db.query<{ amount_micros: number }>(
       `select amount_micros from public.cost_budgets where month = date_trunc('month', $1::timestamptz at time zone 'utc')::date`,
       [now],
     ),
-    db.query<{ spent: number }>(
-      `select coalesce(sum(cost_total_micros), 0) as spent from public.job_daily_rollups
-       where day >= date_trunc('month', $1::timestamptz at time zone 'utc')::date and day < ($1::timestamptz at time zone 'utc')::date`,
-      [now],
-    ),
+    monthToDateMicros(db, now),
   ]);
-  const today = await loadRollups(db, { from: now.toISOString().slice(0, 10), to: now.toISOString().slice(0, 10) });
   const points = buckets.map((bucket) => {
     const ofBucket = rows.filter((row) => row.bucket === bucket);
-    const sum = (key: keyof BucketRow) => ofBucket.reduce((total, row) => total + (row[key] as number), 0);
+    const sum = (key: keyof CostRow) => ofBucket.reduce((total, row) => total + Number(row[key]), 0);
     const succeeded = sum('succeeded');
     return {
       bucket,
-      jobs: sum('jobs_finished'),
+      attempts: sum('attempts'),
+      unpriced: sum('unpriced'),
       input: sum('cost_input_micros'),
       output: sum('cost_output_micros'),
       cacheWrite: sum('cost_cache_write_micros'),
@@ -215,28 +273,30 @@ export async function presentCosts(db: Queryable, range: DayRange, now = new Dat
       total: sum('cost_total_micros'),
       edge: ofBucket
         .filter((row) => row.destination === 'edge')
-        .reduce((total, row) => total + row.cost_total_micros, 0),
+        .reduce((total, row) => total + Number(row.cost_total_micros), 0),
       cloud: ofBucket
         .filter((row) => row.destination === 'cloud')
-        .reduce((total, row) => total + row.cost_total_micros, 0),
+        .reduce((total, row) => total + Number(row.cost_total_micros), 0),
       chaptersSucceeded: succeeded,
       perChapter: succeeded > 0 ? Math.round(sum('cost_total_micros') / succeeded) : null,
     };
   });
-  const models = new Map<string, { model: string; total: number; jobs: number }>();
+  const models = new Map<string, { model: string; total: number; jobs: number; unpriced: number }>();
   for (const row of rows) {
-    const entry = models.get(row.model) ?? { model: row.model, total: 0, jobs: 0 };
-    entry.total += row.cost_total_micros;
-    entry.jobs += row.jobs_finished;
+    const entry = models.get(row.model) ?? { model: row.model, total: 0, jobs: 0, unpriced: 0 };
+    entry.total += Number(row.cost_total_micros);
+    entry.jobs += Number(row.attempts);
+    entry.unpriced += Number(row.unpriced);
     models.set(row.model, entry);
   }
-  const monthToDate = month.spent + today.reduce((total, row) => total + row.cost_total_micros, 0);
   const dayOfMonth = now.getUTCDate();
   const daysInMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0)).getUTCDate();
   const elapsed = dayOfMonth - 1 + (now.getUTCHours() * 60 + now.getUTCMinutes()) / 1440;
   return {
     ...view,
     points,
+    attempts: points.reduce((total, point) => total + point.attempts, 0),
+    unpricedAttempts: points.reduce((total, point) => total + point.unpriced, 0),
     byModel: [...models.values()].sort((a, b) => b.total - a.total),
     totalMicros: points.reduce((total, point) => total + point.total, 0),
     month: {

@@ -14,6 +14,10 @@ export interface BatchListItem {
   costMicros: number;
   startedAt: Date | null;
   cancelRequested: boolean;
+  /** Its spend cap (µ$), or null: none. */
+  capMicros: number | null;
+  /** Paused at its cap: claims skip its pending jobs until finance resumes it (ADR 0013). */
+  paused: { at: Date; reason: string | null } | null;
 }
 
 /** The newest batches (or one) with their jobs counted by status (uses the jobs' batch index). */
@@ -32,11 +36,15 @@ export async function presentBatchList(db: Queryable, limit = 50, onlyId?: strin
     cost: number;
     started_at: Date | null;
     cancel_requested_at: Date | null;
+    max_cost_micros: number | null;
+    paused_at: Date | null;
+    paused_reason: string | null;
   }>(
     `select b.id, b.name, b.created_by, b.created_at, b.job_count as total,
             coalesce(s.pending, 0) as pending, coalesce(s.running, 0) as running,
             coalesce(s.succeeded, 0) as succeeded, coalesce(s.failed, 0) as failed,
-            coalesce(s.cancelled, 0) as cancelled, coalesce(s.cost, 0) as cost, s.started_at, b.cancel_requested_at
+            coalesce(s.cancelled, 0) as cancelled, coalesce(s.cost, 0) as cost, s.started_at, b.cancel_requested_at,
+            b.max_cost_micros, b.paused_at, b.paused_reason
      from (select * from public.batches where $2::uuid is null or id = $2 order by created_at desc, id desc limit $1) b
      left join lateral (
        select count(*) filter (where status = 'pending') as pending,
@@ -65,5 +73,7 @@ export async function presentBatchList(db: Queryable, limit = 50, onlyId?: strin
     costMicros: row.cost,
     startedAt: row.started_at,
     cancelRequested: row.cancel_requested_at !== null,
+    capMicros: row.max_cost_micros === null ? null : Number(row.max_cost_micros),
+    paused: row.paused_at ? { at: row.paused_at, reason: row.paused_reason } : null,
   }));
 }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 
+import { jobEstimateMicros } from '~/domain/prices';
 import { batchDecision, routeRequest, type RouteDecision } from '~/domain/routing';
 
 import type { BatchGenerateInput, GenerateChapterInput } from '~/domain/submit-schemas';
@@ -9,7 +10,15 @@ import type { ApiCaller } from '../auth/auth.server';
 import { executeJob, type ExecutionOutcome } from '../job-execution.server';
 import { createLogger } from '../log.server';
 import { presentJobDetail, presentJobStatus } from '../presenters/job-status.server';
-import { claimJob, findChapters, isIdempotencyKeyReused, submitBatch, submitJob, type NewJob } from '../queue.server';
+import {
+  claimJob,
+  findChapters,
+  isIdempotencyKeyReused,
+  setBatchCap,
+  submitBatch,
+  submitJob,
+  type NewJob,
+} from '../queue.server';
 import { activeRoutingConfig } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
 
@@ -126,12 +135,20 @@ async function queueBatch(
       input.chapter_ids.map((chapterId) => ({ chapterId, ...fields })),
     );
     if (result.created) {
+      // The estimate each job reserves against the cap, and the batch's estimate (shown against its actual).
+      const maxCostMicros = input.max_cost_usd === undefined ? null : Math.round(input.max_cost_usd * 1_000_000);
+      await setBatchCap(
+        tx,
+        result.batchId,
+        maxCostMicros,
+        jobEstimateMicros(input.model, input.max_tokens, runtime.prices),
+      );
       await audit(tx, {
         actor: submitter.actor,
         action: 'batch.submit',
         targetType: 'batch',
         targetId: result.batchId,
-        detail: { jobs: input.chapter_ids.length, destination: decision.destination },
+        detail: { jobs: input.chapter_ids.length, destination: decision.destination, max_cost_micros: maxCostMicros },
       });
     }
     return result;
