@@ -41,8 +41,8 @@ function jobFields(
 ) {
   return {
     // Under a rollout, the variant decides what the chapter is generated with (ADR 0018).
-    model: assignment?.target.model ?? input.model,
-    maxTokens: assignment?.target.maxTokens ?? input.max_tokens,
+    model: assignment?.target.model ?? decision.model ?? input.model,
+    maxTokens: assignment?.target.maxTokens ?? decision.maxTokens ?? input.max_tokens,
     rolloutId: assignment?.rolloutId ?? null,
     variant: assignment?.variant ?? null,
     temperature: input.temperature,
