@@ -60,6 +60,7 @@ function variantText(variant: RolloutView['baseline']) {
 function LiveRollout({ rollout, mayPublish }: { rollout: RolloutView; mayPublish: boolean }) {
   const now = useNow();
   const [armed, setArmed] = useState(false);
+  const paused = rollout.state === 'paused';
   return (
     <article className="rollout" aria-label={`Rollout on rule ${rollout.ruleId}`}>
       <h3>
@@ -87,13 +88,25 @@ function LiveRollout({ rollout, mayPublish }: { rollout: RolloutView; mayPublish
       <Checks analysis={rollout.lastAnalysis} />
       {mayPublish ? (
         <Form method="post" className="inline-form">
-          <input type="hidden" name="intent" value="rollout-abort" />
+          <input type="hidden" name="intent" value="rollout-control" />
           <input type="hidden" name="rolloutId" value={rollout.id} />
           <label className="inline-check">
-            <input type="checkbox" checked={armed} onChange={(event) => setArmed(event.target.checked)} /> I understand
-            this sends all of the rule&apos;s traffic back to the baseline now
+            <input
+              type="checkbox"
+              name="confirm"
+              value="yes"
+              checked={armed}
+              onChange={(event) => setArmed(event.target.checked)}
+            />{' '}
+            I understand this changes the rule&apos;s traffic now
           </label>
-          <button type="submit" className="button-danger" disabled={!armed}>
+          <button type="submit" name="control" value={paused ? 'resume' : 'pause'} className="button" disabled={!armed}>
+            {paused ? 'Resume' : 'Pause'}
+          </button>
+          <button type="submit" name="control" value="promote" className="button" disabled={!armed}>
+            Promote now
+          </button>
+          <button type="submit" name="control" value="abort" className="button-danger" disabled={!armed}>
             Abort the rollout
           </button>
         </Form>

@@ -18,7 +18,8 @@ import { requirePermission } from '~/server/auth/auth.server';
 import { readForm } from '~/server/http.server';
 import { presentRouting } from '~/server/presenters/routing.server';
 import { getRuntime } from '~/server/runtime.server';
-import { abortRollout, startRollout } from '~/server/services/rollout.server';
+import { controlRollout, type RolloutControl } from '~/server/services/rollout-analysis.server';
+import { startRollout } from '~/server/services/rollout.server';
 import { changeRouting, type RoutingChange, type StaleEdit } from '~/server/services/routing-control.server';
 
 import { ConflictPanel } from './conflict';
@@ -60,7 +61,7 @@ export async function action({ request }: ActionFunctionArgs) {
     request,
     intent === 'save' || intent === 'reapply' ? 'routing.edit' : 'routing.publish',
   );
-  if (intent === 'rollout-start' || intent === 'rollout-abort') return rolloutAction(intent, form, staff.email);
+  if (intent === 'rollout-start' || intent === 'rollout-control') return rolloutAction(intent, form, staff.email);
   const change = routingChangeFrom(intent, form);
   if ('problem' in change) return json<ActionResult>({ ok: false, message: change.problem }, { status: 400 });
   const result = await changeRouting(await getRuntime(), staff.email, change);
@@ -76,11 +77,13 @@ export async function action({ request }: ActionFunctionArgs) {
   );
 }
 
-/** Starting or aborting a rollout (ops/admin: routing.publish, checked above). */
-async function rolloutAction(intent: 'rollout-start' | 'rollout-abort', form: FormData, actor: string) {
-  const { db } = await getRuntime();
+const CONTROLS: readonly RolloutControl[] = ['pause', 'resume', 'promote', 'abort'];
+
+/** Starting a rollout, or pausing, resuming, promoting or aborting one (ops/admin: routing.publish, checked above). */
+async function rolloutAction(intent: 'rollout-start' | 'rollout-control', form: FormData, actor: string) {
+  const runtime = await getRuntime();
   if (intent === 'rollout-start') {
-    const result = await startRollout(db, actor, rolloutInputFromForm(form));
+    const result = await startRollout(runtime.db, actor, rolloutInputFromForm(form));
     if (result.ok)
       return json<ActionResult>({
         ok: true,
@@ -92,9 +95,12 @@ async function rolloutAction(intent: 'rollout-start' | 'rollout-abort', form: Fo
     );
   }
   const rolloutId = String(form.get('rolloutId') ?? '');
-  if (!/^[0-9a-f-]{36}$/.test(rolloutId))
-    return json<ActionResult>({ ok: false, message: 'Choose a rollout to abort.' }, { status: 400 });
-  const result = await abortRollout(db, actor, rolloutId, String(form.get('reason') ?? '').trim());
+  const control = CONTROLS.find((value) => value === form.get('control'));
+  if (!/^[0-9a-f-]{36}$/.test(rolloutId) || !control)
+    return json<ActionResult>({ ok: false, message: 'Choose a rollout and what to do with it.' }, { status: 400 });
+  if (form.get('confirm') !== 'yes')
+    return json<ActionResult>({ ok: false, message: 'Confirm to change the rollout.' }, { status: 400 });
+  const result = await controlRollout(runtime, actor, rolloutId, control);
   return json<ActionResult>(
     { ok: result.ok, message: result.message },
     { status: result.ok ? 200 : result.kind === 'not_found' ? 404 : 409 },

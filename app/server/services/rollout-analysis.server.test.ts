@@ -1,4 +1,4 @@
-import { analyseRollouts } from './rollout-analysis.server';
+import { analyseRollouts, controlRollout } from './rollout-analysis.server';
 import { rolloutEvents, startRollout } from './rollout.server';
 import { listRoutingVersions } from './routing-control.server';
 import { activeRoutingConfig, forgetActiveRoutingConfig } from '../routing-config.server';
@@ -162,5 +162,39 @@ describe.each(databaseTargets())('analyseRollouts on $name', (target) => {
     ]);
     expect([...a, ...b]).toHaveLength(1);
     expect((await rolloutEvents(test_.db, id)).map((event) => event.event)).toEqual(['started', 'step']);
+  });
+
+  it('lets ops pause (no analysis), resume, and promote now into a published version, each audited', async () => {
+    const id = await start();
+    expect(await controlRollout(runtime(), ops, id, 'pause')).toMatchObject({ ok: true, rollout: { state: 'paused' } });
+    await seedJobs(id, 'baseline', 40);
+    await seedJobs(id, 'candidate', 40);
+    await intervalUp(id);
+    expect(await analyseRollouts(runtime(), silentLogger)).toEqual([]);
+    expect(await controlRollout(runtime(), ops, id, 'pause')).toMatchObject({ ok: false, kind: 'finished' });
+    expect(await controlRollout(runtime(), ops, id, 'resume')).toMatchObject({
+      ok: true,
+      rollout: { state: 'running' },
+    });
+    const promoted = await controlRollout(runtime(), ops, id, 'promote');
+    expect(promoted).toMatchObject({
+      ok: true,
+      rollout: { state: 'promoted' },
+      message: expect.stringMatching(/version 1/),
+    });
+    forgetActiveRoutingConfig(test_.db);
+    expect((await activeRoutingConfig(runtime())).config.rules.find((rule) => rule.id === 'generate')).toMatchObject({
+      model: 'claude-haiku-5-5',
+    });
+    expect(await controlRollout(runtime(), ops, id, 'abort')).toMatchObject({ ok: false, kind: 'finished' });
+    const audits = await test_.db.query<{ action: string }>(
+      `select action from public.audit_log where action like 'rollout.%' order by id`,
+    );
+    expect(audits.map((row) => row.action)).toEqual([
+      'rollout.start',
+      'rollout.pause',
+      'rollout.resume',
+      'rollout.promote',
+    ]);
   });
 });

@@ -14,7 +14,13 @@ import { createLogger, type Logger } from '../log.server';
 import { latestPublished } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
 import { publishRoutingVersion, saveRoutingVersion } from './routing-control.server';
-import { recordRolloutEvent, rolloutFromRow, type Rollout } from './rollout.server';
+import {
+  abortRollout,
+  recordRolloutEvent,
+  rolloutFromRow,
+  type Rollout,
+  type RolloutActionResult,
+} from './rollout.server';
 
 /**
  * The sweeper's rollout step (ADR 0018): every running rollout whose interval is up is analysed
@@ -274,4 +280,69 @@ export async function analyseRollouts(
     else log.error('Promoted rollout could not publish its config version', { rolloutId: rollout.id });
   }
   return decided.map(({ result }) => result);
+}
+
+export type RolloutControl = 'pause' | 'resume' | 'promote' | 'abort';
+
+/**
+ * Ops' hands on a live rollout (audited): pause (the weight holds, no analysis), resume (the
+ * next analysis one interval from now), promote now (as the analysis would, skipping the rest
+ * of the plan), or abort (weight 0, the rule keeps its baseline).
+ */
+export async function controlRollout(
+  runtime: Pick<Runtime, 'db' | 'edgeConfig'>,
+  actor: string,
+  rolloutId: string,
+  control: RolloutControl,
+): Promise<RolloutActionResult> {
+  if (control === 'abort') return abortRollout(runtime.db, actor, rolloutId, 'Aborted by hand');
+  const changed = await runtime.db.transaction(async (tx): Promise<RolloutActionResult> => {
+    const [row] = await tx.query<Parameters<typeof rolloutFromRow>[0]>(
+      'select * from public.rollouts where id = $1 for update',
+      [rolloutId],
+    );
+    if (!row) return { ok: false, kind: 'not_found', message: 'There is no such rollout.' };
+    const expected = control === 'resume' ? 'paused' : control === 'pause' ? 'running' : null;
+    if ((expected && row.state !== expected) || (!expected && row.state !== 'running' && row.state !== 'paused'))
+      return {
+        ok: false,
+        kind: 'finished',
+        message: `This rollout is ${row.state.replace('_', ' ')}: nothing to ${control}.`,
+      };
+    const [updated] = await tx.query<Parameters<typeof rolloutFromRow>[0]>(
+      control === 'pause'
+        ? `update public.rollouts set state = 'paused' where id = $1 returning *`
+        : control === 'resume'
+          ? `update public.rollouts set state = 'running',
+               next_analysis_at = now() + make_interval(secs => (plan ->> 'intervalSeconds')::integer) where id = $1 returning *`
+          : `update public.rollouts set state = 'promoted', finished_at = now(),
+               outcome = jsonb_build_object('result', 'promoted', 'by', $2::text) where id = $1 returning *`,
+      control === 'promote' ? [rolloutId, actor] : [rolloutId],
+    );
+    const event = control === 'promote' ? 'promoted' : control === 'pause' ? 'paused' : 'resumed';
+    await recordRolloutEvent(tx, rolloutId, event, actor, Number(row.weight));
+    await audit(tx, {
+      actor,
+      action: `rollout.${control}`,
+      targetType: 'rollout',
+      targetId: rolloutId,
+      detail: { ruleId: row.rule_id, weight: Number(row.weight) },
+    });
+    const messages = {
+      pause: 'Rollout paused: the weight holds and no analysis runs until you resume it.',
+      resume: 'Rollout resumed: the next analysis is one interval from now.',
+      promote: 'Rollout promoted: the candidate is the rule’s new baseline.',
+    };
+    return { ok: true, rollout: rolloutFromRow(updated), message: messages[control] };
+  });
+  if (changed.ok && control === 'promote') {
+    const version = await publishPromotion(runtime, rolloutId, changed.rollout.ruleId, changed.rollout.candidate);
+    return version
+      ? { ...changed, message: `${changed.message} Published as version ${version}.` }
+      : {
+          ...changed,
+          message: `${changed.message} Its config version could not be published: publish it from the history.`,
+        };
+  }
+  return changed;
 }
