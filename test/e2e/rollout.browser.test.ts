@@ -128,6 +128,11 @@ describe.skipIf(!hasChromium)('a rollout on the Routing page, in Chromium', () =
       expect(await stepped.locator('.rollout-weight').innerText()).toBe('100 %');
       expect(await stepped.locator('.rollout-step').innerText()).toMatch(/^2 of 2/);
       await stepped.getByRole('cell', { name: 'pass' }).first().waitFor();
+      // Nothing wider than a phone's screen, with the live rollout and the start form open.
+      await page.setViewportSize({ width: 390, height: 900 });
+      await page.getByText('Start a rollout').click();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'rollout-390.png'), fullPage: true });
 
       // A bad interval: half the candidate's jobs fail → rolled back, with the metric and its numbers.
       await writeJobs({ baseline: 0, candidate: 10, candidateFailures: 5 });
