@@ -19,7 +19,7 @@ import { migrate } from './app/server/db/migrate.server';
 import { isEmpty, seed } from './app/server/db/seed.server';
 import { addDemoDataOnFirstStart } from './app/server/db/demo.server';
 import { ConfigurationError, getEnv } from './app/server/env.server';
-import { sweep } from './app/server/sweeper.server';
+import { sweepOnce } from './app/server/services/sweep.server';
 import { drainWithRuntime, installLocalResponseCache } from './app/server/cache-invalidation.server';
 import { cachedReadsMiddleware } from './app/server/cached-reads.server';
 import { DEMO_LEARNER_ID } from './app/server/db/demo-learners.server';
@@ -85,14 +85,12 @@ async function main() {
   }
   setRuntime(runtime);
 
-  // The local sweeper: expired leases go back to the queue, and jobs whose retry time has
-  // come wake the worker (their NOTIFY was sent when they were scheduled, not when due).
+  // The local sweeper, what Vercel Cron does every minute in production: expired leases go back to
+  // the queue, jobs whose retry time has come wake the worker (their NOTIFY was sent when they were
+  // scheduled, not when due), due rollouts are analysed, spend alerts and cache invalidations go out.
   const sweeper = setInterval(async () => {
     try {
-      const result = await sweep(db, runtime.wakeWorker, env.SWEEP_REWAKE_AFTER_SECONDS, {
-        fleet: runtime.fleet,
-        alertWebhookUrl: env.ALERT_WEBHOOK_URL,
-      });
+      const result = await sweepOnce(runtime);
       if (result.reaped > 0) log.warn('reaped expired leases', { ...result });
       void runner?.wake();
     } catch (error) {

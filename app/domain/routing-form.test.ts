@@ -17,6 +17,9 @@ function formOf(config: typeof DEFAULT_ROUTING_CONFIG): FormData {
     form.set(ruleFieldName(i, 'backoff'), rule.retry.backoff);
     form.set(ruleFieldName(i, 'baseDelayMs'), String(rule.retry.baseDelayMs));
     form.set(ruleFieldName(i, 'maxDelayMs'), String(rule.retry.maxDelayMs));
+    // The rule editor carries a promoted rollout's model and max tokens as hidden inputs.
+    if (rule.model) form.set(`rules[${i}].model`, rule.model);
+    if (rule.maxTokens) form.set(`rules[${i}].maxTokens`, String(rule.maxTokens));
   });
   const d = config.defaultRule;
   form.set('defaultRule.destination', d.destination);
@@ -32,6 +35,16 @@ function formOf(config: typeof DEFAULT_ROUTING_CONFIG): FormData {
 describe('configFromForm', () => {
   it('reads back exactly the config the form was filled from', () => {
     expect(RoutingConfigSchema.parse(configFromForm(formOf(DEFAULT_ROUTING_CONFIG)))).toEqual(DEFAULT_ROUTING_CONFIG);
+  });
+
+  it('keeps the model and max tokens a promoted rollout gave a rule', () => {
+    const promoted = {
+      ...DEFAULT_ROUTING_CONFIG,
+      rules: DEFAULT_ROUTING_CONFIG.rules.map((rule, i) =>
+        i === 0 ? { ...rule, model: 'claude-haiku-5-5', maxTokens: 3000 } : rule,
+      ),
+    };
+    expect(RoutingConfigSchema.parse(configFromForm(formOf(promoted)))).toEqual(promoted);
   });
 
   it('reports a bad field under the name of its input', () => {

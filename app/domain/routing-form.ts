@@ -24,7 +24,12 @@ function numberOrNaN(value: FormDataEntryValue | undefined): number {
 }
 
 function target(get: (name: string) => FormDataEntryValue | undefined, prefix: string) {
+  // Set by a promoted rollout and carried through the editor unchanged (hidden inputs).
+  const model = String(get(`${prefix}.model`) ?? '').trim();
+  const maxTokens = String(get(`${prefix}.maxTokens`) ?? '').trim();
   return {
+    ...(model ? { model } : {}),
+    ...(maxTokens ? { maxTokens: Number(maxTokens) } : {}),
     destination: String(get(`${prefix}.destination`) ?? ''),
     priority: String(get(`${prefix}.priority`) ?? ''),
     timeoutMs: numberOrNaN(get(`${prefix}.timeoutMs`)),

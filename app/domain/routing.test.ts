@@ -59,6 +59,22 @@ describe('routeRequest on the seed’s examples', () => {
   });
 });
 
+describe('a rule with a model', () => {
+  it('passes the rule’s model and max tokens on in its decision, and none when the rule sets none', () => {
+    const config: RoutingConfig = {
+      ...allCloud,
+      rules: allCloud.rules.map((rule) =>
+        rule.id === 'generate' ? { ...rule, model: 'claude-haiku-5-5', maxTokens: 3000 } : rule,
+      ),
+    };
+    expect(routeRequest(post('/api/content/generate-chapter'), config)).toMatchObject({
+      model: 'claude-haiku-5-5',
+      maxTokens: 3000,
+    });
+    expect(routeRequest(post('/api/content/batch-generate'), config)).not.toHaveProperty('model');
+  });
+});
+
 describe('kill switch and canary', () => {
   it('sends everything to the edge when the kill switch is flipped', () => {
     const config = { ...allCloud, hybridEnabled: false };

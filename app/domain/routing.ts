@@ -27,6 +27,12 @@ const RouteTargetSchema = z.object({
   priority: z.enum(['high', 'normal', 'low'], { message: 'must be high, normal or low' }),
   timeoutMs: z.number().int().min(100, 'must be at least 100 ms').max(3_600_000, 'must be at most an hour'),
   retry: RetryPolicySchema,
+  /**
+   * What the rule's generation runs with, when set (a promoted rollout sets them, ADR 0018);
+   * otherwise the request's own model and max tokens.
+   */
+  model: z.string().min(1).max(100).optional(),
+  maxTokens: z.number().int().min(1).max(128_000, 'must be at most 128000').optional(),
 });
 
 /** Path patterns: literal segments, `:param` (one segment), `*` inside a segment, `**` (any rest). */
@@ -105,6 +111,9 @@ export interface RouteDecision {
   priority: 'high' | 'normal' | 'low';
   timeoutMs: number;
   retryPolicy: RetryPolicy;
+  /** The rule's model and max tokens, when it sets them (they replace the request's). */
+  model?: string;
+  maxTokens?: number;
   reason: {
     ruleId: string;
     configVersion: number;
@@ -287,6 +296,8 @@ export function routeRequest(
     priority: target.priority,
     timeoutMs: target.timeoutMs,
     retryPolicy: target.retry,
+    ...(target.model ? { model: target.model } : {}),
+    ...(target.maxTokens ? { maxTokens: target.maxTokens } : {}),
     reason: { ruleId, configVersion: version, bucket: null, override: null },
   };
   if (target.destination !== 'cloud') return decision;

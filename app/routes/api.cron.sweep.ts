@@ -1,15 +1,9 @@
 import { json } from '@remix-run/node';
 
 import { cronRoute } from '~/server/api-route.server';
-import { drainWithRuntime } from '~/server/cache-invalidation.server';
-import { sweep } from '~/server/sweeper.server';
+import { sweepOnce } from '~/server/services/sweep.server';
 
 /** GET /api/cron/sweep — Vercel Cron (vercel.json) calls it every minute with CRON_SECRET. */
-export const loader = cronRoute(async (runtime) => {
-  const result = await sweep(runtime.db, runtime.wakeWorker, runtime.env.SWEEP_REWAKE_AFTER_SECONDS, {
-    fleet: runtime.fleet,
-    alertWebhookUrl: runtime.env.ALERT_WEBHOOK_URL,
-  });
-  const cacheInvalidations = await drainWithRuntime(runtime);
-  return json({ ...result, cacheInvalidations }, { headers: { 'Cache-Control': 'no-store' } });
-});
+export const loader = cronRoute(async (runtime) =>
+  json(await sweepOnce(runtime), { headers: { 'Cache-Control': 'no-store' } }),
+);

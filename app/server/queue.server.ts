@@ -28,6 +28,9 @@ export interface NewJob {
   createdBy: string;
   /** A worker is woken right after this commits. */
   dispatched?: boolean;
+  /** The rollout and variant the router assigned (ADR 0018). */
+  rolloutId?: string | null;
+  variant?: 'baseline' | 'candidate' | null;
 }
 
 export interface JobRow {
@@ -73,6 +76,8 @@ function jobJson(job: NewJob) {
     idempotency_fingerprint: job.idempotencyFingerprint,
     created_by: job.createdBy,
     dispatched: job.dispatched ?? false,
+    rollout_id: job.rolloutId ?? null,
+    variant: job.variant ?? null,
   };
 }
 

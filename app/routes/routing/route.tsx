@@ -11,18 +11,22 @@ import { useState } from 'react';
 import { Toast } from '~/components/toast';
 import { int4, int4Text } from '~/domain/input';
 import { can } from '~/domain/permissions';
+import { rolloutInputFromForm } from '~/domain/rollout-form';
 import { changesToReapply, configFromForm } from '~/domain/routing-form';
 import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
 import { readForm } from '~/server/http.server';
 import { presentRouting } from '~/server/presenters/routing.server';
 import { getRuntime } from '~/server/runtime.server';
+import { controlRollout, type RolloutControl } from '~/server/services/rollout-analysis.server';
+import { startRollout } from '~/server/services/rollout.server';
 import { changeRouting, type RoutingChange, type StaleEdit } from '~/server/services/routing-control.server';
 
 import { ConflictPanel } from './conflict';
 import { VersionHistory } from './history';
 import { KillSwitch } from './kill-switch';
 import { Presence, PRESENCE_ACTION } from './presence';
+import { Rollouts } from './rollouts';
 import { RuleEditor } from './rule-editor';
 import { ServingNow } from './serving-now';
 
@@ -46,6 +50,8 @@ type ActionResult = {
   fields?: Record<string, string[]>;
   /** A save on a stale base: what changed since, for the re-apply panel, with the edit's comment. */
   conflict?: { stale: StaleEdit; comment: string; publish: boolean };
+  /** A refused rollout start: its field errors, by the plan's paths. */
+  rolloutFields?: Record<string, string[]>;
 };
 
 export async function action({ request }: ActionFunctionArgs) {
@@ -55,6 +61,7 @@ export async function action({ request }: ActionFunctionArgs) {
     request,
     intent === 'save' || intent === 'reapply' ? 'routing.edit' : 'routing.publish',
   );
+  if (intent === 'rollout-start' || intent === 'rollout-control') return rolloutAction(intent, form, staff.email);
   const change = routingChangeFrom(intent, form);
   if ('problem' in change) return json<ActionResult>({ ok: false, message: change.problem }, { status: 400 });
   const result = await changeRouting(await getRuntime(), staff.email, change);
@@ -67,6 +74,36 @@ export async function action({ request }: ActionFunctionArgs) {
   return json<ActionResult>(
     { ok: false, message: result.message, fields: result.kind === 'invalid' ? result.fields : undefined },
     { status },
+  );
+}
+
+const CONTROLS: readonly RolloutControl[] = ['pause', 'resume', 'promote', 'abort'];
+
+/** Starting a rollout, or pausing, resuming, promoting or aborting one (ops/admin: routing.publish, checked above). */
+async function rolloutAction(intent: 'rollout-start' | 'rollout-control', form: FormData, actor: string) {
+  const runtime = await getRuntime();
+  if (intent === 'rollout-start') {
+    const result = await startRollout(runtime.db, actor, rolloutInputFromForm(form));
+    if (result.ok)
+      return json<ActionResult>({
+        ok: true,
+        message: `Rollout started on rule ${result.rollout.ruleId} at ${result.rollout.weight} %.`,
+      });
+    return json<ActionResult>(
+      { ok: false, message: result.message, rolloutFields: result.fields },
+      { status: result.kind === 'conflict' ? 409 : 400 },
+    );
+  }
+  const rolloutId = String(form.get('rolloutId') ?? '');
+  const control = CONTROLS.find((value) => value === form.get('control'));
+  if (!/^[0-9a-f-]{36}$/.test(rolloutId) || !control)
+    return json<ActionResult>({ ok: false, message: 'Choose a rollout and what to do with it.' }, { status: 400 });
+  if (form.get('confirm') !== 'yes')
+    return json<ActionResult>({ ok: false, message: 'Confirm to change the rollout.' }, { status: 400 });
+  const result = await controlRollout(runtime, actor, rolloutId, control);
+  return json<ActionResult>(
+    { ok: result.ok, message: result.message },
+    { status: result.ok ? 200 : result.kind === 'not_found' ? 404 : 409 },
   );
 }
 
@@ -132,6 +169,12 @@ export default function RoutingPage() {
         ) : null}
       </div>
       {mayPublish ? <KillSwitch enabled={view.editing.config.hybridEnabled} /> : null}
+      <Rollouts
+        rollouts={view.rollouts}
+        ruleIds={view.active.config.rules.map((rule) => rule.id)}
+        mayPublish={mayPublish}
+        fields={result?.rolloutFields ?? {}}
+      />
       <RuleEditor
         key={view.editing.version}
         config={view.editing.config}

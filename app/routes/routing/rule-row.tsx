@@ -89,6 +89,14 @@ function TargetCells(props: {
           <option>edge</option>
           <option>cloud</option>
         </select>
+        {target.model ? <input type="hidden" name={`${prefix}.model`} value={target.model} /> : null}
+        {target.maxTokens ? <input type="hidden" name={`${prefix}.maxTokens`} value={target.maxTokens} /> : null}
+        {target.model ? (
+          <div className="hint">
+            {target.model}
+            {target.maxTokens ? `, ${target.maxTokens} tokens` : ''}
+          </div>
+        ) : null}
       </td>
       <td>
         <select name={`${prefix}.priority`} defaultValue={target.priority} aria-label={`${label} priority`}>

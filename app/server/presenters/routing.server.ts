@@ -2,6 +2,7 @@ import type { RoutingConfig } from '~/domain/routing';
 
 import { activeRoutingConfig, type ActiveRoutingConfig } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
+import { listRollouts, type Rollout } from '../services/rollout.server';
 import { listRoutingVersions, type ConfigVersion } from '../services/routing-control.server';
 import { presentOnRouting, type PresentEditor } from '../services/routing-presence.server';
 import { confirmPublished, READ_BACK_DEADLINE_MS } from '../services/routing-readback.server';
@@ -19,6 +20,8 @@ export interface RoutingView {
   present: PresentEditor[];
   /** Sticky keys of the last 1,000 jobs, for previewing a canary percentage in the browser. */
   recentKeys: { chapter: string[]; course: string[]; user: string[] };
+  /** Live rollouts first, then the last ones that ended, newest first (ADR 0018). */
+  rollouts: Rollout[];
 }
 
 export interface ReadBackView {
@@ -33,7 +36,7 @@ export interface ReadBackView {
 }
 
 export async function presentRouting(runtime: Runtime, viewer: { id: string }): Promise<RoutingView> {
-  const [active, versions, present, recent] = await Promise.all([
+  const [active, versions, present, recent, rollouts] = await Promise.all([
     activeRoutingConfig(runtime),
     listRoutingVersions(runtime.db),
     presentOnRouting(runtime.db, viewer.id),
@@ -42,6 +45,7 @@ export async function presentRouting(runtime: Runtime, viewer: { id: string }): 
        from (select chapter_id, created_by from public.chapter_content_jobs order by created_at desc limit 1000) j
        join public.chapters ch on ch.id = j.chapter_id`,
     ),
+    listRollouts(runtime.db, 10),
   ]);
   const newest = versions[0];
   return {
@@ -52,6 +56,7 @@ export async function presentRouting(runtime: Runtime, viewer: { id: string }): 
       : { config: active.config, version: active.version, published: true },
     versions,
     present,
+    rollouts,
     edgeConfigConfigured: runtime.edgeConfig !== null,
     recentKeys: {
       chapter: recent.map((row) => row.chapter_id),

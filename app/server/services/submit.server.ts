@@ -21,6 +21,7 @@ import {
 } from '../queue.server';
 import { activeRoutingConfig } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
+import { assignVariant, liveRollouts, type RolloutAssignment } from './rollout.server';
 
 /**
  * Queueing generation: the job rows (and the batch) commit first, then the worker is woken.
@@ -41,10 +42,18 @@ export function submitterFor(caller: ApiCaller): Submitter {
   };
 }
 
-function jobFields(input: GenerateChapterInput | BatchGenerateInput, decision: RouteDecision, submitter: Submitter) {
+function jobFields(
+  input: GenerateChapterInput | BatchGenerateInput,
+  decision: RouteDecision,
+  submitter: Submitter,
+  assignment: RolloutAssignment | null = null,
+) {
   return {
-    model: input.model,
-    maxTokens: input.max_tokens,
+    // Under a rollout, the variant decides what the chapter is generated with (ADR 0018).
+    model: assignment?.target.model ?? decision.model ?? input.model,
+    maxTokens: assignment?.target.maxTokens ?? decision.maxTokens ?? input.max_tokens,
+    rolloutId: assignment?.rolloutId ?? null,
+    variant: assignment?.variant ?? null,
     temperature: input.temperature,
     priority: input.priority ?? decision.priority,
     destination: decision.destination,
@@ -97,13 +106,14 @@ export async function queueChapter(
   submitter: Submitter,
   input: GenerateChapterInput,
   decision: RouteDecision,
+  assignment: RolloutAssignment | null = null,
 ): Promise<{ kind: 'queued'; jobId: string; created: boolean } | IdempotencyKeyReused> {
   const { key, fingerprint } = idempotency(submitter, input);
   let result;
   try {
     result = await submitJob(runtime.db, {
       chapterId: input.chapter_id,
-      ...jobFields(input, decision, submitter),
+      ...jobFields(input, decision, submitter, assignment),
       idempotencyKey: key,
       idempotencyFingerprint: fingerprint,
     });
@@ -120,8 +130,8 @@ async function queueBatch(
   submitter: Submitter,
   input: BatchGenerateInput,
   decision: RouteDecision,
+  assign: (chapterId: string) => RolloutAssignment | null = () => null,
 ): Promise<{ kind: 'queued'; batchId: string; jobIds: string[]; created: boolean } | IdempotencyKeyReused> {
-  const fields = jobFields(input, decision, submitter);
   const { key, fingerprint } = idempotency(submitter, input);
   const submit = runtime.db.transaction(async (tx) => {
     const result = await submitBatch(
@@ -132,7 +142,10 @@ async function queueBatch(
         idempotencyFingerprint: fingerprint,
         createdBy: submitter.actor,
       },
-      input.chapter_ids.map((chapterId) => ({ chapterId, ...fields })),
+      input.chapter_ids.map((chapterId) => ({
+        chapterId,
+        ...jobFields(input, decision, submitter, assign(chapterId)),
+      })),
     );
     if (result.created) {
       // The estimate each job reserves against the cap, and the batch's estimate (shown against its actual).
@@ -184,6 +197,7 @@ async function generateAtEdge(
   submitter: Submitter,
   input: GenerateChapterInput,
   decision: RouteDecision,
+  assignment: RolloutAssignment | null = null,
 ): Promise<{ jobId: string; created: boolean; outcome: ExecutionOutcome | undefined } | IdempotencyKeyReused> {
   const workerId = `edge-${randomUUID().slice(0, 8)}`;
   const leaseSeconds = Math.ceil(decision.timeoutMs / 1000) + 30;
@@ -193,7 +207,7 @@ async function generateAtEdge(
     submitted = await runtime.db.transaction(async (tx) => {
       const { jobId, created } = await submitJob(tx, {
         chapterId: input.chapter_id,
-        ...jobFields(input, decision, submitter),
+        ...jobFields(input, decision, submitter, assignment),
         idempotencyKey: key,
         idempotencyFingerprint: fingerprint,
       });
@@ -284,21 +298,40 @@ export async function submitGeneration(
   const unknownIds = ids.filter((id) => !chapters.has(id));
   if (unknownIds.length > 0) return unknownChapters(request, unknownIds);
 
-  const active = await activeRoutingConfig(runtime);
+  const [active, rollouts] = await Promise.all([activeRoutingConfig(runtime), liveRollouts(runtime.db)]);
   const routeFor = (keys: { chapter: string; course?: string }) =>
     routeRequest(routed, active.config, { ...keys, user: submitter.actor }, active.version);
+  // A live rollout on the decision's rule assigns each chapter a variant; the kill switch overrides it.
+  const assign = (decision: RouteDecision, chapterId: string) => {
+    const rollout = rollouts.get(decision.reason.ruleId);
+    return rollout && decision.reason.override !== 'kill-switch' ? assignVariant(rollout, chapterId) : null;
+  };
 
   if (request.kind === 'batch') {
     const first = request.input.chapter_ids[0];
     const decision = batchDecision(routeFor({ chapter: first, course: chapters.get(first)?.courseId }));
-    const queued = await queueBatch(runtime, submitter, request.input, decision);
+    const queued = await queueBatch(runtime, submitter, request.input, decision, (chapterId) =>
+      assign(decision, chapterId),
+    );
     return queued.kind === 'queued' ? { ...queued, decision } : queued;
   }
 
   const { input } = request;
-  const decision = routeFor({ chapter: input.chapter_id, course: chapters.get(input.chapter_id)?.courseId });
+  const routedDecision = routeFor({ chapter: input.chapter_id, course: chapters.get(input.chapter_id)?.courseId });
+  const assignment = assign(routedDecision, input.chapter_id);
+  // The variant's destination replaces the canary's choice for its rule while the rollout is live.
+  const decision: RouteDecision = assignment
+    ? {
+        ...routedDecision,
+        destination: assignment.target.destination,
+        reason: {
+          ...routedDecision.reason,
+          override: routedDecision.reason.override === 'outside-canary' ? null : routedDecision.reason.override,
+        },
+      }
+    : routedDecision;
   if (decision.destination === 'cloud') {
-    const queued = await queueChapter(runtime, submitter, input, decision);
+    const queued = await queueChapter(runtime, submitter, input, decision, assignment);
     if (queued.kind !== 'queued') return queued;
     const status = queued.created
       ? 'pending'
@@ -306,7 +339,7 @@ export async function submitGeneration(
     return { ...queued, decision, status };
   }
 
-  const generated = await generateAtEdge(runtime, submitter, input, decision);
+  const generated = await generateAtEdge(runtime, submitter, input, decision, assignment);
   if (!('jobId' in generated)) return generated;
   const { jobId, created, outcome } = generated;
   const detail = await presentJobDetail(runtime.db, jobId);

@@ -1,0 +1,19 @@
+import { drainWithRuntime } from '../cache-invalidation.server';
+import type { Runtime } from '../runtime.server';
+import { sweep } from '../sweeper.server';
+import { analyseRollouts } from './rollout-analysis.server';
+
+/**
+ * One sweep of everything that runs on a clock: queue upkeep (leases, rollups, spend alerts,
+ * the fleet's wake-ups), the due rollout decisions, and cache invalidations still to send. Vercel
+ * Cron runs it every minute (`/api/cron/sweep`); `npm start` runs it on its own timer.
+ */
+export async function sweepOnce(runtime: Runtime) {
+  const queue = await sweep(runtime.db, runtime.wakeWorker, runtime.env.SWEEP_REWAKE_AFTER_SECONDS, {
+    fleet: runtime.fleet,
+    alertWebhookUrl: runtime.env.ALERT_WEBHOOK_URL,
+  });
+  const rollouts = await analyseRollouts(runtime, runtime.log.child({ component: 'rollouts' }));
+  const cacheInvalidations = await drainWithRuntime(runtime);
+  return { ...queue, rollouts, cacheInvalidations };
+}
