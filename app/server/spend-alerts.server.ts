@@ -10,7 +10,7 @@ import type { Logger } from './log.server';
 
 export interface SpendAlert {
   id: number;
-  kind: 'budget_50' | 'budget_80' | 'budget_100' | 'batch_paused';
+  kind: 'budget_50' | 'budget_80' | 'budget_100' | 'batch_paused' | 'rollout_rolled_back';
   message: string;
   batch_id: string | null;
   created_at: Date;

@@ -134,6 +134,12 @@ describe.each(databaseTargets())('analyseRollouts on $name', (target) => {
       [id],
     );
     expect(audited.detail.reason).toBe(rolledBack.reason);
+    // Alerted once, through the alerts the sweep posts to the webhook.
+    expect(
+      await test_.db.query(`select kind, message from public.spend_alerts where dedupe_key = $1`, [
+        `rollout_rolled_back:${id}`,
+      ]),
+    ).toEqual([{ kind: 'rollout_rolled_back', message: expect.stringContaining(rolledBack.reason!) }]);
     // Rolled back: the rule is left alone (no config version), and nothing more is analysed.
     expect(await listRoutingVersions(test_.db)).toEqual([]);
     await intervalUp(id);

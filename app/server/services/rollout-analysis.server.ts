@@ -207,7 +207,16 @@ async function analyseOne(tx: Queryable, rollout: Rollout, now: Date, log: Logge
         targetId: rollout.id,
         detail: { ruleId: rollout.ruleId, weightBefore: rollout.weight, reason, failed },
       });
-      // The alert: no alerts webhook yet (issue 13), so a log line here and a banner on the Routing page.
+      // The alert: a row the sweep posts once to ALERT_WEBHOOK_URL (as spend alerts are), a log
+      // line, and the banner on the Routing page.
+      await tx.query(
+        `insert into public.spend_alerts (kind, dedupe_key, message) values ('rollout_rolled_back', $1, $2)
+         on conflict (dedupe_key) do nothing`,
+        [
+          `rollout_rolled_back:${rollout.id}`,
+          `Rollout on rule "${rollout.ruleId}" rolled back automatically: ${reason}`,
+        ],
+      );
       log.warn('Rollout rolled back automatically', { rolloutId: rollout.id, ruleId: rollout.ruleId, reason });
       result.weight = 0;
       result.reason = reason;

@@ -9,11 +9,12 @@ import { analyseRollouts } from './rollout-analysis.server';
  * Cron runs it every minute (`/api/cron/sweep`); `npm start` runs it on its own timer.
  */
 export async function sweepOnce(runtime: Runtime) {
+  // Rollouts first: a rollback's alert then goes out with this sweep's alerts, not the next one's.
+  const rollouts = await analyseRollouts(runtime, runtime.log.child({ component: 'rollouts' }));
   const queue = await sweep(runtime.db, runtime.wakeWorker, runtime.env.SWEEP_REWAKE_AFTER_SECONDS, {
     fleet: runtime.fleet,
     alertWebhookUrl: runtime.env.ALERT_WEBHOOK_URL,
   });
-  const rollouts = await analyseRollouts(runtime, runtime.log.child({ component: 'rollouts' }));
   const cacheInvalidations = await drainWithRuntime(runtime);
   return { ...queue, rollouts, cacheInvalidations };
 }
