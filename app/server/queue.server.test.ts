@@ -6,6 +6,7 @@ import {
   completeJob,
   failJob,
   heartbeatJob,
+  recordProgress,
   reapExpiredLeases,
   releaseJob,
   retryJob,
@@ -300,5 +301,33 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
       'pending→running',
       'running→succeeded',
     ]);
+  });
+
+  it('records progress without a status event: no job_events row, no status NOTIFY, one progress nudge each', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    await claimJobs(db, 'w', 30);
+    const events = async () =>
+      (await db.query<{ n: number }>('select count(*)::int as n from public.job_events where job_id = $1', [jobId]))[0]
+        .n;
+    const before = await events();
+    const seen: string[] = [];
+    const unlisten = await db.listen(JOBS_CHANNEL, (payload) => {
+      seen.push((JSON.parse(payload) as { event: string }).event);
+    });
+    expect(await recordProgress(db, jobId, 'w', 5, '# Ch', usage)).toBe(true);
+    expect(await recordProgress(db, jobId, 'w', 12, '# Chapter one', usage)).toBe(true);
+    await expect.poll(() => seen.length).toBe(2);
+    await unlisten();
+    expect(seen).toEqual(['progress', 'progress']);
+    expect(await events()).toBe(before);
+    expect(await jobRow(db, jobId)).toMatchObject({
+      status: 'running',
+      progress_output_tokens: 12,
+      progress_text: '# Chapter one',
+    });
+    // Another worker's progress for the job is refused and changes nothing.
+    expect(await recordProgress(db, jobId, 'someone-else', 99, 'x')).toBe(false);
+    expect(await jobRow(db, jobId)).toMatchObject({ progress_output_tokens: 12 });
   });
 });

@@ -1,20 +1,38 @@
 /**
  * npm run bench:submit — concurrent POST /api/content/generate-chapter against the running app
- * (the production build served by server.ts) on PostgreSQL, with autocannon. Prints req/s and
- * latency percentiles. Target: p99 ≤ 20 ms at 50 concurrent connections.
+ * (the production build served by server.ts) on PostgreSQL, with autocannon, and in the same run
+ * the same load against a bare `node:http` + `pg` server doing the same SQL (token lookup,
+ * chapter lookup, `submit_job`) one transaction per request, each on a fresh database of its own
+ * on the same server. Prints req/s and latency percentiles of both and the app's ratio to the
+ * baseline. Targets (issue 18): ≥ 2× the baseline's throughput, p99 ≤ 50 ms at 50 connections.
  */
 import autocannon from 'autocannon';
 
 import { createApiToken } from '../../app/server/auth/api-tokens.server';
 import { createStaff } from '../../app/server/services/staff.server';
 import { startApp } from '../support/app-process';
+import { startBareSubmitServer } from './bare-submit-server';
 import { fmt, freshDatabase, manyChapters } from './support';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const POOL_SIZE = 20;
 
-async function main() {
-  const { db, url } = await freshDatabase('switchyard_bench_submit', 2);
+interface Figures {
+  requests: number;
+  ok: number;
+  other: number;
+  errors: number;
+  throughput: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** A fresh database with 500 chapters and one submit token. */
+async function prepare(name: string): Promise<{ url: string; token: string; chapters: string[] }> {
+  const { db, url } = await freshDatabase(name, 2);
   const chapters = await manyChapters(db, 500);
   const staffId = await createStaff(db, 'system', { email: 'bench@example.com', displayName: 'Bench', role: 'admin' });
   const { token } = await createApiToken(
@@ -23,41 +41,82 @@ async function main() {
     { name: 'bench', scopes: ['submit'] },
   );
   await db.close();
+  return { url, token, chapters };
+}
 
-  const app = await startApp({ DATABASE_URL: url, EMBEDDED_WORKER: 'false', DATABASE_POOL_SIZE: '20' });
+async function load(url: string, token: string, chapters: string[]): Promise<Figures> {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ chapter_id: chapters[i++ % chapters.length] }),
+        }),
+      },
+    ],
+  });
+  const latency = result.latency as unknown as Record<string, number>;
+  return {
+    requests: result.requests.total,
+    ok: result['2xx'],
+    other: result.non2xx,
+    errors: result.errors,
+    throughput: result.requests.average,
+    p50: latency.p50,
+    p90: latency.p90,
+    p99: latency.p99,
+    max: latency.max,
+  };
+}
+
+function print(label: string, figures: Figures) {
+  console.log(`  ${label}`);
+  console.log(
+    `    requests      ${figures.requests} (${figures.ok} answered 2xx, ${figures.other} other, ${figures.errors} errors)`,
+  );
+  console.log(`    throughput    ${fmt(figures.throughput, 0)} req/s`);
+  console.log(
+    `    latency       p50 ${fmt(figures.p50)} ms, p90 ${fmt(figures.p90)} ms, p99 ${fmt(figures.p99)} ms, max ${fmt(figures.max)} ms`,
+  );
+}
+
+async function main() {
+  const appDb = await prepare('switchyard_bench_submit');
+  const app = await startApp({
+    DATABASE_URL: appDb.url,
+    EMBEDDED_WORKER: 'false',
+    DATABASE_POOL_SIZE: String(POOL_SIZE),
+  });
+  let ours: Figures;
   try {
-    let i = 0;
-    const result = await autocannon({
-      url: `${app.url}/api/content/generate-chapter`,
-      method: 'POST',
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      requests: [
-        {
-          setupRequest: (request) => ({
-            ...request,
-            body: JSON.stringify({ chapter_id: chapters[i++ % chapters.length] }),
-          }),
-        },
-      ],
-    });
-    const latency = result.latency as unknown as Record<string, number>;
-    console.log(
-      `bench:submit  connections=${CONNECTIONS} duration=${SECONDS}s  (app on PostgreSQL, worker not embedded)`,
-    );
-    console.log(
-      `  requests        ${result.requests.total} (${result['2xx']} answered 2xx, ${result.non2xx} other, ${result.errors} errors)`,
-    );
-    console.log(`  throughput      ${fmt(result.requests.average, 0)} req/s`);
-    console.log(`  latency p50     ${fmt(latency.p50)} ms`);
-    console.log(`  latency p90     ${fmt(latency.p90)} ms`);
-    console.log(`  latency p97.5   ${fmt(latency.p97_5)} ms`);
-    console.log(`  latency p99     ${fmt(latency.p99)} ms  (target ≤ 20)`);
-    console.log(`  latency max     ${fmt(latency.max)} ms`);
+    ours = await load(`${app.url}/api/content/generate-chapter`, appDb.token, appDb.chapters);
   } finally {
     await app.stop();
   }
+
+  const bareDb = await prepare('switchyard_bench_submit_bare');
+  const bare = await startBareSubmitServer(bareDb.url, POOL_SIZE);
+  let baseline: Figures;
+  try {
+    baseline = await load(`${bare.url}/submit`, bareDb.token, bareDb.chapters);
+  } finally {
+    await bare.stop();
+  }
+
+  console.log(
+    `bench:submit  connections=${CONNECTIONS} duration=${SECONDS}s each, pool ${POOL_SIZE}, PostgreSQL (a shared, noisy machine: compare within one run)`,
+  );
+  print('Switchyard app (production build, worker not embedded)', ours);
+  print('baseline: bare node:http + pg, same SQL, one transaction per request', baseline);
+  console.log(
+    `  ratio         throughput ${fmt(ours.throughput / baseline.throughput)}× the baseline (target ≥ 2), p99 ${fmt(ours.p99)} ms (target ≤ 50), p50 ${fmt(ours.p50 / baseline.p50)}× the baseline's`,
+  );
 }
 
 void main();

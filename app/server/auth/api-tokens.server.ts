@@ -81,16 +81,32 @@ export async function listApiTokens(db: Queryable): Promise<ApiTokenSummary[]> {
   }));
 }
 
-/** The live token behind a bearer value, marking it used; null when unknown or revoked. */
+/**
+ * The live token behind a bearer value, marking it used; null when unknown or revoked.
+ *
+ * `last_used_at` is kept to the minute, as sessions' `last_seen_at` is: writing it on every
+ * request made 50 concurrent callers of one token queue on its row lock (issue 18). A stale
+ * mark is refreshed by whichever request locks the row first; the others skip the locked row
+ * rather than wait for it, so a burst writes the row once and never serialises on it.
+ */
 export async function authenticateApiToken(
   db: Queryable,
   token: string,
 ): Promise<{ id: string; name: string; scopes: TokenScope[] } | null> {
-  const [row] = await db.query<{ id: string; name: string; scopes: TokenScope[] }>(
-    `update public.api_tokens set last_used_at = now()
-     where token_hash = $1 and revoked_at is null
-     returning id, name, scopes`,
+  const [row] = await db.query<{ id: string; name: string; scopes: TokenScope[]; stale: boolean }>(
+    `select id, name, scopes, coalesce(last_used_at < now() - interval '1 minute', true) as stale
+     from public.api_tokens
+     where token_hash = $1 and revoked_at is null`,
     [hashToken(token)],
   );
-  return row ?? null;
+  if (!row) return null;
+  if (row.stale)
+    await db.query(
+      `update public.api_tokens set last_used_at = now()
+       where id = (select id from public.api_tokens
+                   where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')
+                   for no key update skip locked)`,
+      [row.id],
+    );
+  return { id: row.id, name: row.name, scopes: row.scopes };
 }
