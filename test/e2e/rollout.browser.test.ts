@@ -128,6 +128,14 @@ describe.skipIf(!hasChromium)('a rollout on the Routing page, in Chromium', () =
       expect(await stepped.locator('.rollout-weight').innerText()).toBe('100 %');
       expect(await stepped.locator('.rollout-step').innerText()).toMatch(/^2 of 2/);
       await stepped.getByRole('cell', { name: 'pass' }).first().waitFor();
+      // A chart per checked metric: baseline and candidate drawn at the analysis so far.
+      const successChart = stepped.getByRole('figure', { name: 'Success rate (%), baseline vs candidate' });
+      await successChart.locator('.recharts-legend-item-text').nth(1).waitFor();
+      expect(await successChart.locator('.recharts-line').count()).toBe(2);
+      expect(await successChart.locator('.recharts-legend-item-text').allInnerTexts()).toEqual([
+        'Baseline',
+        'Candidate',
+      ]);
       // Nothing wider than a phone's screen, with the live rollout and the start form open.
       await page.setViewportSize({ width: 390, height: 900 });
       await page.getByText('Start a rollout').click();

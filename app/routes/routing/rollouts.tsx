@@ -5,6 +5,7 @@ import { Age, useNow } from '~/components/clock';
 import { METRICS, METRIC_LABELS, type Metric } from '~/domain/rollout';
 import type { MetricCheck, Verdict } from '~/domain/rollout-analysis';
 
+import { RolloutTrends } from './rollout-trends';
 import type { RoutingPageData } from './route';
 
 type RolloutView = RoutingPageData['rollouts'][number];
@@ -86,6 +87,7 @@ function LiveRollout({ rollout, mayPublish }: { rollout: RolloutView; mayPublish
         </dd>
       </dl>
       <Checks analysis={rollout.lastAnalysis} />
+      <RolloutTrends rollout={rollout} />
       {mayPublish ? (
         <Form method="post" className="inline-form">
           <input type="hidden" name="intent" value="rollout-control" />

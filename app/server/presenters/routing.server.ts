@@ -2,7 +2,7 @@ import type { RoutingConfig } from '~/domain/routing';
 
 import { activeRoutingConfig, type ActiveRoutingConfig } from '../routing-config.server';
 import type { Runtime } from '../runtime.server';
-import { listRollouts, type Rollout } from '../services/rollout.server';
+import { listRollouts, rolloutTrend, type Rollout, type RolloutTrendPoint } from '../services/rollout.server';
 import { listRoutingVersions, type ConfigVersion } from '../services/routing-control.server';
 import { presentOnRouting, type PresentEditor } from '../services/routing-presence.server';
 import { confirmPublished, READ_BACK_DEADLINE_MS } from '../services/routing-readback.server';
@@ -20,8 +20,11 @@ export interface RoutingView {
   present: PresentEditor[];
   /** Sticky keys of the last 1,000 jobs, for previewing a canary percentage in the browser. */
   recentKeys: { chapter: string[]; course: string[]; user: string[] };
-  /** Live rollouts first, then the last ones that ended, newest first (ADR 0018). */
-  rollouts: Rollout[];
+  /**
+   * Live rollouts first, then the last ones that ended, newest first (ADR 0018); a live one with
+   * its analyses so far, for its charts.
+   */
+  rollouts: (Rollout & { trend: RolloutTrendPoint[] })[];
 }
 
 export interface ReadBackView {
@@ -56,7 +59,13 @@ export async function presentRouting(runtime: Runtime, viewer: { id: string }): 
       : { config: active.config, version: active.version, published: true },
     versions,
     present,
-    rollouts,
+    rollouts: await Promise.all(
+      rollouts.map(async (rollout) => ({
+        ...rollout,
+        trend:
+          rollout.state === 'running' || rollout.state === 'paused' ? await rolloutTrend(runtime.db, rollout.id) : [],
+      })),
+    ),
     edgeConfigConfigured: runtime.edgeConfig !== null,
     recentKeys: {
       chapter: recent.map((row) => row.chapter_id),

@@ -1,5 +1,5 @@
 import { analyseRollouts, controlRollout } from './rollout-analysis.server';
-import { rolloutEvents, startRollout } from './rollout.server';
+import { rolloutEvents, rolloutTrend, startRollout } from './rollout.server';
 import { listRoutingVersions } from './routing-control.server';
 import { activeRoutingConfig, forgetActiveRoutingConfig } from '../routing-config.server';
 import { databaseTargets, type TestDatabase } from '../../../test/support/databases';
@@ -109,6 +109,17 @@ describe.each(databaseTargets())('analyseRollouts on $name', (target) => {
       'promoted',
       'published',
     ]);
+    // The Routing page's charts: each analysis, both sides' figures, at the weight it decided.
+    const trend = await rolloutTrend(test_.db, id);
+    expect(trend.map((point) => [point.analysis, point.weight])).toEqual([
+      [1, 50],
+      [2, 100],
+      [3, 100],
+    ]);
+    for (const point of trend) {
+      expect(point.baseline.success_rate).toEqual(expect.any(Number));
+      expect(point.candidate.success_rate).toEqual(expect.any(Number));
+    }
   });
 
   it.each([

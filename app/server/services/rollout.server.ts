@@ -2,9 +2,11 @@ import {
   StartRolloutSchema,
   rolloutVariant,
   type RolloutPlan,
+  type Metric,
   type RolloutState,
   type Variant,
 } from '~/domain/rollout';
+import type { VariantSample } from '~/domain/rollout-analysis';
 import { fieldErrors } from '~/domain/input';
 
 import { audit } from '../audit.server';
@@ -125,6 +127,33 @@ export async function rolloutEvents(db: Queryable, rolloutId: string): Promise<R
     actor: row.actor,
     weight: Number(row.weight),
     detail: row.detail,
+  }));
+}
+
+/** One analysis of a rollout as its charts draw it: both sides' figures, at the weight of the time. */
+export interface RolloutTrendPoint {
+  analysis: number;
+  weight: number;
+  baseline: Partial<Record<Metric, number | null>>;
+  candidate: Partial<Record<Metric, number | null>>;
+}
+
+/** A rollout's analyses in order (the last `limit`), from the figures each decision recorded. */
+export async function rolloutTrend(db: Queryable, rolloutId: string, limit = 48): Promise<RolloutTrendPoint[]> {
+  const rows = await db.query<{ weight: string | number; baseline: VariantSample; candidate: VariantSample }>(
+    `select weight, baseline, candidate from (
+       select id, weight, detail -> 'baseline' as baseline, detail -> 'candidate' as candidate
+       from public.rollout_events
+       where rollout_id = $1 and detail ? 'verdict'
+       order by id desc limit $2
+     ) recent order by id`,
+    [rolloutId, limit],
+  );
+  return rows.map((row, index) => ({
+    analysis: index + 1,
+    weight: Number(row.weight),
+    baseline: row.baseline.metrics ?? {},
+    candidate: row.candidate.metrics ?? {},
   }));
 }
 
