@@ -55,6 +55,11 @@ describe.each(databaseTargets())('POST /api/analytics/compute on $name', (target
     expect(await runner.wake()).toBe(1);
     const done = (await (await app.request(body.status_url, { cookie: finance })).json()) as Record<string, unknown>;
     expect(done).toMatchObject({ status: 'succeeded', model: 'analytics', error: null });
+    const page = await app.request(`/jobs/${body.job_id}`, { cookie: finance });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Learning analytics, 2026-11-01 to 2026-11-02');
+    expect(html).toContain('succeeded');
     const [audit] = await test_.db.query<{ actor: string }>(
       `select actor from public.audit_log where action = 'analytics.compute' and target_id = $1`,
       [body.job_id],
