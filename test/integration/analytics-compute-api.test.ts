@@ -60,6 +60,12 @@ describe.each(databaseTargets())('POST /api/analytics/compute on $name', (target
     const html = await page.text();
     expect(html).toContain('Learning analytics, 2026-11-01 to 2026-11-02');
     expect(html).toContain('succeeded');
+    // The cost pages keep working with an attempt of the model 'analytics' in the ledger.
+    expect((await app.request('/costs?from=2026-11-01&to=2026-11-29', { cookie: finance })).status).toBe(200);
+    expect(
+      (await app.request('/costs/csv?chart=daily&from=2026-11-01&to=2026-11-29', { cookie: finance })).status,
+    ).toBe(200);
+    expect((await app.request('/jobs', { cookie: finance })).status).toBe(200);
     const [audit] = await test_.db.query<{ actor: string }>(
       `select actor from public.audit_log where action = 'analytics.compute' and target_id = $1`,
       [body.job_id],
