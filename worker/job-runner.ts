@@ -11,6 +11,7 @@ import {
   parseJobsNotification,
   type Database,
 } from '../app/server/db/port.server';
+import { executeAnalyticsJob } from '../app/server/analytics-job.server';
 import { executeJob, type ExecutionResult, type JobControl } from '../app/server/job-execution.server';
 import type { Services } from '../app/server/composition.server';
 import { createLogger, type Logger } from '../app/server/log.server';
@@ -236,10 +237,9 @@ export class JobRunner {
     const started = performance.now();
     this.compute.start(job.id);
     try {
-      const result = await executeJob({
+      const execution = {
         db: this.options.db,
         job,
-        generator: this.options.generator,
         workerId: this.workerId,
         leaseSeconds: this.leaseSeconds,
         prices: this.options.prices ?? DEFAULT_PRICES,
@@ -247,7 +247,12 @@ export class JobRunner {
         computeShareMs: () => this.compute.shareMs(job.id),
         control,
         log: this.log,
-      });
+      };
+      // Dispatch by kind: each kind's executor validates its payload and records its outcome.
+      const result =
+        job.kind === 'analytics'
+          ? await executeAnalyticsJob(execution)
+          : await executeJob({ ...execution, generator: this.options.generator });
       if (result.outcome === 'succeeded') this.succeeded += 1;
       if (result.outcome === 'failed') this.failed += 1;
       this.options.onOutcome?.(job, result, performance.now() - started);

@@ -13,7 +13,7 @@ describe('can(role, action)', () => {
       'routing.publish',
       'worker.operate',
     ],
-    finance: ['jobs.view', 'costs.view', 'costs.export', 'budgets.edit'],
+    finance: ['jobs.view', 'costs.view', 'costs.export', 'analytics.compute', 'budgets.edit'],
     admin: [...ACTIONS],
   };
 

@@ -23,6 +23,7 @@ export const ACTIONS = [
   'worker.operate',
   'costs.view',
   'costs.export',
+  'analytics.compute',
   'budgets.edit',
   'staff.manage',
   'tokens.manage',
@@ -31,7 +32,7 @@ export type Action = (typeof ACTIONS)[number];
 
 const CONTENT: Action[] = ['jobs.view', 'jobs.submit', 'jobs.cancel', 'jobs.retry'];
 const OPS: Action[] = [...CONTENT, 'routing.view', 'routing.edit', 'routing.publish', 'worker.operate'];
-const FINANCE: Action[] = ['jobs.view', 'costs.view', 'costs.export', 'budgets.edit'];
+const FINANCE: Action[] = ['jobs.view', 'costs.view', 'costs.export', 'analytics.compute', 'budgets.edit'];
 
 const GRANTS: Record<Role, ReadonlySet<Action>> = {
   content_manager: new Set(CONTENT),

@@ -2,7 +2,8 @@ import type { LoaderFunctionArgs } from '@remix-run/node';
 
 import { requirePermission } from '~/server/auth/auth.server';
 import { readSearchParams } from '~/server/http.server';
-import { learningCsv, presentLearning } from '~/server/presenters/learning.server';
+import { learningCsv } from '~/server/learning-analytics.server';
+import { presentLearning } from '~/server/presenters/learning.server';
 import { parseRange } from '~/server/presenters/range.server';
 import { getRuntime } from '~/server/runtime.server';
 

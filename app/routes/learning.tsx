@@ -1,17 +1,24 @@
-import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
-import { useLoaderData } from '@remix-run/react';
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react';
 
 import { ChartPanel } from '~/components/chart-panel';
 import { EmptyState } from '~/components/empty-state';
 import { formatCount, formatMicros } from '~/components/format';
 import { RangeForm } from '~/components/range-form';
+import { StatusBadge } from '~/components/status-badge';
+import { useLiveJobs } from '~/components/use-live-jobs';
 import type { ChartData } from '~/domain/chart-data';
+import { AnalyticsComputeSchema } from '~/domain/job-kinds';
+import { can } from '~/domain/permissions';
+import { fieldErrors } from '~/domain/submit-schemas';
 import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
-import { readSearchParams } from '~/server/http.server';
+import { readForm, readSearchParams } from '~/server/http.server';
 import { presentLearning } from '~/server/presenters/learning.server';
 import { parseRange } from '~/server/presenters/range.server';
 import { getRuntime } from '~/server/runtime.server';
+import { queueLearningAnalytics } from '~/server/services/learning-analytics.server';
+import type { loader as rootLoader } from '~/root';
 
 export const meta: MetaFunction = () => [{ title: 'Learning · Switchyard' }];
 
@@ -22,10 +29,30 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return json({ learning: await presentLearning(db, range), now: new Date().toISOString() });
 }
 
+/** Queue the analytics job for the range shown (finance, admin): the worker computes and stores it. */
+export async function action({ request }: ActionFunctionArgs) {
+  const staff = await requirePermission(request, 'analytics.compute');
+  const form = await readForm(request);
+  const parsed = AnalyticsComputeSchema.safeParse({ from: form.get('from'), to: form.get('to') });
+  if (!parsed.success)
+    return json({ ok: false, message: 'Choose a valid range.', fields: fieldErrors(parsed.error) }, { status: 400 });
+  const result = await queueLearningAnalytics(
+    await getRuntime(),
+    { actor: staff.email, scope: `staff:${staff.id}` },
+    parsed.data,
+  );
+  if (result.kind !== 'queued') return json({ ok: false, message: result.message, fields: {} }, { status: 422 });
+  return json({ ok: true, message: 'Computation queued: its status below updates live.', fields: {} });
+}
+
 const minutes = (value: number | null) => (value === null ? '–' : `${formatCount(Math.round(value))} min`);
 
 export default function LearningPage() {
   const { learning, now } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const root = useRouteLoaderData<typeof rootLoader>('root');
+  const computation = learning.computation;
+  useLiveJobs({ interested: (change) => change.jobs.some((job) => job.id === computation?.jobId) });
   const csv = paths.learningCsv(learning.range);
   return (
     <>
@@ -37,6 +64,37 @@ export default function LearningPage() {
         </p>
       </header>
       <RangeForm range={learning.range} now={now} />
+      <section className="panel" aria-labelledby="computation-heading">
+        <h2 id="computation-heading">Computed result</h2>
+        {computation ? (
+          <p>
+            <Link to={paths.job(computation.jobId)}>Analytics job</Link> for this range:{' '}
+            <StatusBadge status={computation.status} />
+            {computation.computedAt ? ` computed ${computation.computedAt.slice(0, 16).replace('T', ' ')} UTC` : null}
+            {computation.status === 'running' && computation.progressText
+              ? ` (${computation.progressText.split('\n').at(-1)})`
+              : null}
+            {computation.error ? ` ${computation.error}` : null}
+          </p>
+        ) : (
+          <p>No computation queued for this range yet: the figures below are computed as the page loads.</p>
+        )}
+        {root?.staff && can(root.staff.role, 'analytics.compute') ? (
+          <Form method="post">
+            <input type="hidden" name="from" value={learning.range.from} />
+            <input type="hidden" name="to" value={learning.range.to} />
+            <button type="submit" className="button">
+              Compute for this range
+            </button>
+            {result ? (
+              <span role="status" className={result.ok ? undefined : 'field-error'}>
+                {' '}
+                {result.message}
+              </span>
+            ) : null}
+          </Form>
+        ) : null}
+      </section>
       <section className="panel">
         <h2>Courses</h2>
         <p>

@@ -1,4 +1,5 @@
 import type { TokenUsage } from '~/domain/generation';
+import type { AnalyticsPayload, JobKind } from '~/domain/job-kinds';
 import type { Destination, JobStatus, Priority } from '~/domain/job-status';
 
 import type { ListenerState, Queryable } from './db/port.server';
@@ -35,7 +36,11 @@ export interface NewJob {
 
 export interface JobRow {
   id: string;
-  chapter_id: string;
+  kind: JobKind;
+  /** Null for a generation (check constraint chapter_content_jobs_kind_shape). */
+  chapter_id: string | null;
+  /** What a non-generation kind needs; parse it with parseJobPayload. */
+  payload: unknown;
   batch_id: string | null;
   status: JobStatus;
   destination: Destination;
@@ -190,7 +195,8 @@ export async function recordProgress(
 
 /** One attempt's usage and cost, as add_job_usage expects it. */
 export interface AttemptUsage extends TokenUsage {
-  generator: 'anthropic' | 'offline';
+  /** Null for a job that calls no generator (analytics). */
+  generator: 'anthropic' | 'offline' | null;
   busyMs: number;
   costMicros?: Partial<Record<'input' | 'output' | 'cacheWrite' | 'cacheRead' | 'cloudRun' | 'vercel', number>>;
   /** The model has no price: tokens are recorded, the cost is unknown (never shown as $0). */
@@ -230,6 +236,33 @@ export async function completeJob(
     result.stopReason,
     usageJson(result.usage),
   ]);
+  return row.completed;
+}
+
+/** Queues an analytics job for a range of whole UTC days (a replayed idempotency key: the first job). */
+export async function submitAnalyticsJob(
+  db: Queryable,
+  job: AnalyticsPayload & { createdBy: string; idempotencyKey?: string | null },
+): Promise<{ jobId: string; created: boolean }> {
+  const [row] = await db.query<{ job_id: string; created: boolean }>(
+    'select * from public.submit_analytics_job($1, $2, $3, $4)',
+    [job.from, job.to, job.createdBy, job.idempotencyKey ?? null],
+  );
+  return { jobId: row.job_id, created: row.created };
+}
+
+/** Stores an analytics job's result and ends its attempt; false when the lease was lost. */
+export async function completeAnalyticsJob(
+  db: Queryable,
+  jobId: string,
+  workerId: string,
+  result: unknown,
+  usage: AttemptUsage,
+): Promise<boolean> {
+  const [row] = await db.query<{ completed: boolean }>(
+    'select public.complete_analytics_job($1, $2, $3, $4) as completed',
+    [jobId, workerId, JSON.stringify(result), usageJson(usage)],
+  );
   return row.completed;
 }
 

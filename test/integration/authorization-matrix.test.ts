@@ -100,6 +100,14 @@ export const ROUTES: RouteCase[] = [
     body: (ctx) => jsonBody({ chapter_ids: ctx.chapters.slice(0, 2) }),
     allowed: SUBMITTERS,
   },
+  {
+    name: 'POST /api/analytics/compute',
+    method: 'POST',
+    api: true,
+    path: () => '/api/analytics/compute',
+    body: () => jsonBody({ from: '2026-11-01', to: '2026-11-02' }),
+    allowed: ['finance', 'admin'],
+  },
   { name: 'GET /api/jobs/:id', method: 'GET', api: true, path: (ctx) => `/api/jobs/${ctx.jobId}`, allowed: ALL },
   {
     name: 'POST /api/jobs/:id/cancel',

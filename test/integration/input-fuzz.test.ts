@@ -235,6 +235,21 @@ const ROUTES: FuzzRoute[] = [
         : ({} as Record<string, string>),
     }),
   })),
+  {
+    name: 'POST /api/analytics/compute',
+    call: (rng, known) => ({
+      path: '/api/analytics/compute',
+      method: 'POST',
+      api: true,
+      body: jsonBody(rng, known, {
+        from: ['2026-11-01', '2025-11-01', '2026-02-29'],
+        to: ['2026-11-02', '2026-10-31', '2027-11-03'],
+      }),
+      headers: rng.chance(0.3)
+        ? { 'Idempotency-Key': rng.pick(['k', 'x'.repeat(300), 'é', '  ', 'fuzz-key-2']) }
+        : ({} as Record<string, string>),
+    }),
+  },
   ...[
     '/api/jobs/:id',
     '/api/jobs/:id/cancel',

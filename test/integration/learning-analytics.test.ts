@@ -1,58 +1,26 @@
-import { randomUUID } from 'node:crypto';
-
-import { learningCsv, presentLearning } from '../../app/server/presenters/learning.server';
+import { learningCsv } from '../../app/server/learning-analytics.server';
+import { presentLearning } from '../../app/server/presenters/learning.server';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { seededChapterIds } from '../support/fixtures';
+import { insertLearningFixture } from '../support/learning-fixture';
+import { createOfflineGenerator } from '../../app/server/generators/offline.server';
+import { silentLogger } from '../../app/server/log.server';
+import { JobRunner } from '../../worker/job-runner';
 import { createTestApp } from '../support/remix-app';
 
 /**
- * The Learning figures against numbers worked out by hand: a funnel of three learners over two
- * chapters, one earlier starter who completes in range, one learner outside the range, and the
- * generation spend of the course's chapters.
+ * The Learning figures against numbers worked out by hand (the data: insertLearningFixture): a
+ * funnel of three learners over two chapters, one earlier starter who completes in range, one
+ * learner outside the range, and the generation spend of the course's chapters.
  */
 describe.each(databaseTargets())('learning analytics on $name', (target) => {
   let test_: TestDatabase;
-  let ch1: string;
-  let ch2: string;
   let courseId: string;
 
   beforeAll(async () => {
     test_ = await target.create();
     await seededChapterIds(test_.db);
-    const rows = await test_.db.query<{ id: string; course_id: string }>(
-      `select ch.id, ch.course_id from public.chapters ch join public.courses c on c.id = ch.course_id
-       where c.slug = 'intro-to-typescript' order by ch.position limit 2`,
-    );
-    [ch1, ch2] = rows.map((row) => row.id);
-    courseId = rows[0].course_id;
-    const [l1, l2, l3, l4, l5] = Array.from({ length: 5 }, () => randomUUID());
-    const progress: [string, string, string, string | null][] = [
-      [l1, ch1, '2026-11-01T10:00Z', '2026-11-01T11:00Z'], // 60 min
-      [l1, ch2, '2026-11-01T11:00Z', '2026-11-01T14:00Z'], // 180 min
-      [l2, ch1, '2026-11-01T12:00Z', '2026-11-01T14:00Z'], // 120 min
-      [l2, ch2, '2026-11-02T09:00Z', null],
-      [l3, ch1, '2026-11-02T08:00Z', null],
-      [l4, ch1, '2026-10-31T21:00Z', '2026-11-01T09:00Z'], // started before, completed in range: 720 min
-      [l5, ch1, '2026-11-05T08:00Z', '2026-11-05T09:00Z'], // outside
-    ];
-    for (const [learner, chapter, started, completed] of progress) {
-      await test_.db.query(
-        `insert into public.learner_progress (learner_id, chapter_id, percent, started_at, completed_at, time_spent_seconds)
-         values ($1, $2, case when $4::timestamptz is null then 50 else 100 end, $3, $4, 600)`,
-        [learner, chapter, started, completed],
-      );
-    }
-    for (const [chapter, finished, cost] of [
-      [ch1, '2026-11-01T08:00Z', 1_200_000],
-      [ch2, '2026-11-02T08:00Z', 800_000],
-      [ch1, '2026-11-05T08:00Z', 5_000_000], // outside
-    ] as const) {
-      await test_.db.query(
-        `insert into public.chapter_content_jobs (chapter_id, status, created_by, model, max_tokens, created_at, finished_at, cost_output_micros, cost_total_micros)
-         values ($1, 'succeeded', 'test', 'claude-haiku-5-5', 1000, $2, $2, $3, $3)`,
-        [chapter, finished, cost],
-      );
-    }
+    ({ courseId } = await insertLearningFixture(test_.db));
   });
   afterAll(() => test_.drop());
 
@@ -94,5 +62,44 @@ describe.each(databaseTargets())('learning analytics on $name', (target) => {
     expect(await csv.text()).toContain('0.500000');
     const manager = await app.staffSession('content_manager');
     expect((await app.request('/learning', { cookie: manager.cookie })).status).toBe(403);
+  });
+
+  it('lets finance queue the computation from the page, then shows its status and stored result', async () => {
+    const app = await createTestApp(test_.db);
+    const finance = await app.staffSession('finance', 'finance-compute@example.com');
+    const page = '/learning?from=2026-11-01&to=2026-11-02';
+    expect(await (await app.request(page, { cookie: finance.cookie })).text()).toContain('No computation queued');
+    const queued = await app.request(page, {
+      method: 'POST',
+      cookie: finance.cookie,
+      body: app.form({ from: '2026-11-01', to: '2026-11-02' }),
+    });
+    expect(queued.status).toBe(200);
+    expect(await queued.text()).toContain('Computation queued');
+    expect(await (await app.request(page, { cookie: finance.cookie })).text()).toMatch(/Analytics job.*pending/s);
+
+    const runner = new JobRunner({
+      db: test_.db,
+      generator: createOfflineGenerator({ delayMs: 0 }),
+      log: silentLogger,
+    });
+    expect(await runner.wake()).toBe(1);
+    // The stored result is what the page and the CSV show: change the data, the figures stay.
+    await test_.db.query(`update public.learner_progress set completed_at = null`);
+    const html = await (await app.request(page, { cookie: finance.cookie })).text();
+    expect(html).toMatch(/Analytics job.*succeeded.* computed \d{4}-\d{2}-\d{2}/s);
+    expect(html).toContain('$0.50');
+    const csv = await (
+      await app.request('/learning/csv?from=2026-11-01&to=2026-11-02', { cookie: finance.cookie })
+    ).text();
+    expect(csv.split('\n')[1]).toMatch(/,4,5,3,4,150,558,2\.000000,0\.500000$/);
+
+    const manager = await app.staffSession('content_manager', 'cm-compute@example.com');
+    const refused = await app.request(page, {
+      method: 'POST',
+      cookie: manager.cookie,
+      body: app.form({ from: '2026-11-01', to: '2026-11-02' }),
+    });
+    expect(refused.status).toBe(403);
   });
 });

@@ -1,9 +1,14 @@
+import type { JobKind } from '~/domain/job-kinds';
+
 import type { Queryable } from '../db/port.server';
 
 interface JobRecord {
   id: string;
+  kind: JobKind;
+  payload: unknown;
   status: string;
-  chapter_id: string;
+  /** Null for an analytics job. */
+  chapter_id: string | null;
   chapter_title: string;
   chapter_version: number | null;
   batch_id: string | null;
@@ -41,9 +46,11 @@ interface JobRecord {
 /** GET /api/jobs/:id — what a caller needs to follow one job, in the API's snake_case. */
 export async function presentJobStatus(db: Queryable, id: string) {
   const [job] = await db.query<JobRecord>(
-    `select j.*, ch.title as chapter_title, v.version as chapter_version
+    `select j.*, v.version as chapter_version,
+            coalesce(ch.title, 'Learning analytics, ' || (j.payload ->> 'from') || ' to ' || (j.payload ->> 'to'))
+              as chapter_title
      from public.chapter_content_jobs j
-     join public.chapters ch on ch.id = j.chapter_id
+     left join public.chapters ch on ch.id = j.chapter_id
      left join public.chapter_versions v on v.job_id = j.id
      where j.id = $1`,
     [id],
@@ -52,7 +59,10 @@ export async function presentJobStatus(db: Queryable, id: string) {
   const micros = (key: `cost_${string}_micros`) => job[key];
   return {
     job_id: job.id,
+    kind: job.kind,
     status: job.status,
+    /** An analytics job's range; null for a generation. */
+    range: job.kind === 'analytics' ? (job.payload as { from: string; to: string }) : null,
     chapter_id: job.chapter_id,
     chapter_title: job.chapter_title,
     chapter_version: job.chapter_version ?? null,
