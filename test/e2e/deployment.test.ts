@@ -196,7 +196,11 @@ describe.skipIf(Boolean(missing) || !inject('postgresTemplateUrl'))('the Vercel 
     expect(chapter.status).toBe(200);
     const etag = chapter.headers.get('etag');
     expect(etag).toBeTruthy();
-    expect(chapter.headers.get('cache-control')).toBe('private, max-age=0, stale-while-revalidate=60');
+    // Cacheable at Vercel's CDN by tag, invalidated when the chapter changes (ADR 0014).
+    expect(chapter.headers.get('cache-control')).toBe('s-maxage=60, stale-while-revalidate=300');
+    expect(chapter.headers.get('vercel-cache-tag')).toMatch(
+      new RegExp(`^chapter:${chapters[0]},course:[0-9a-f-]{36}$`),
+    );
     expect(JSON.stringify(await chapter.json())).toContain('chapter text');
     const unchanged = await get(`/api/chapters/${chapters[0]}`, { ...api, 'If-None-Match': etag! });
     expect(unchanged.status).toBe(304);

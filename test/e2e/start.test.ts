@@ -53,7 +53,7 @@ describe('npm start on the embedded database', () => {
       expect(overview).toContain('Jobs submitted');
       expect(overview).toContain('Queue depth');
       // A newcomer's first start has demo history to look at, labelled as such.
-      expect(first.output()).toMatch(/demo: +300 demo chapters and \d+ jobs of made-up history/);
+      expect(first.output()).toMatch(/demo: +300 demo chapters, \d+ jobs and 300 learners of made-up history/);
       expect(overview).toContain('demo history');
       expect(await (await fetch(`${first.url}/jobs`, { headers: { Cookie: cookie } })).text()).not.toContain(
         'No jobs yet',
