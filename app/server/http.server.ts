@@ -1,6 +1,7 @@
 import { json } from '@remix-run/node';
 
-import { findUnstorableText, isStorableText, UNSTORABLE_TEXT_MESSAGE } from '~/domain/input';
+import { readJsonObject } from '~/edge/http';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '~/domain/input';
 
 /**
  * The JSON error every API route answers with, `{error: {code, message, fields?}}`: a stable
@@ -43,46 +44,10 @@ export function safeRedirectPath(value: FormDataEntryValue | string | null | und
 /**
  * Reads a JSON object body, refusing what is not one with the status a client can act on:
  * 415 (not JSON), 413 (too large, checked while reading, not trusting Content-Length), 400
- * (malformed, or not an object).
+ * (malformed, not an object, or text PostgreSQL cannot store). The edge handlers' reader, which
+ * uses Web APIs only, is the one implementation.
  */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<Record<string, unknown>> {
-  const type = request.headers.get('content-type') ?? '';
-  if (!/^application\/json\b/i.test(type)) {
-    throw apiError(415, 'unsupported_media_type', 'Send the body as JSON with "Content-Type: application/json".');
-  }
-  const tooLarge = () => apiError(413, 'body_too_large', `The body is larger than ${maxBytes} bytes.`);
-  if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        // Not cancelled: cancelling destroys the socket under a client still sending, which
-        // then may never read this 413. The server reads the rest after answering (server.ts).
-        reader.releaseLock();
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw apiError(400, 'invalid_json', `The body is not valid JSON: ${(error as Error).message}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw apiError(400, 'invalid_body', 'The body must be a JSON object.');
-  }
-  const unstorable = findUnstorableText(parsed);
-  if (unstorable !== null) throw unstorableField(unstorable);
-  return parsed as Record<string, unknown>;
-}
+export const readJsonBody: (request: Request, maxBytes: number) => Promise<Record<string, unknown>> = readJsonObject;
 
 /** The API's answer to text PostgreSQL cannot store (see ~/domain/input). */
 export function unstorableField(field: string): Response {
