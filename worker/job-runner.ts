@@ -12,16 +12,34 @@ import {
   type Database,
 } from '../app/server/db/port.server';
 import { executeAnalyticsJob } from '../app/server/analytics-job.server';
+import { CompletionBatcher } from '../app/server/completion-batcher.server';
 import { executeJob, type ExecutionResult, type JobControl } from '../app/server/job-execution.server';
 import type { Services } from '../app/server/composition.server';
 import { createLogger, type Logger } from '../app/server/log.server';
-import { cancelRequestedAmong, claimJobs, workerHeartbeat, type JobRow } from '../app/server/queue.server';
+import type { GenerationRequest } from '../app/domain/generation';
+import {
+  cancelRequestedAmong,
+  claimJobs,
+  loadGenerationRequests,
+  workerHeartbeat,
+  type JobRow,
+} from '../app/server/queue.server';
+
+/**
+ * Changes of what runs are reported to worker_heartbeats at most this often (and at the end of
+ * every drain): a report per job start and end was two statements per job.
+ */
+const PRESENCE_COALESCE_MS = 250;
 
 export interface JobRunnerOptions {
   db: Database;
   generator: ChapterGenerator;
   workerId?: string;
-  /** How many jobs run at once in this process (the seed's containerConcurrency is 1). */
+  /**
+   * How many jobs run at once in this process (the seed's containerConcurrency is 1). It is also
+   * the local queue: free slots are filled by one claim_jobs call. No job is claimed beyond it,
+   * because a claimed job's lease runs from its claim and a chapter takes seconds to minutes.
+   */
   concurrency?: number;
   leaseSeconds?: number;
   progressIntervalMs?: number;
@@ -71,6 +89,9 @@ export class JobRunner {
   private readonly running = new Map<string, JobControl>();
   /** Splits this instance's time among the jobs it runs at once (concurrency > 1). */
   private readonly compute = new ComputeMeter();
+  /** Records the ends of attempts, many per statement (ADR 0019). */
+  private readonly completions: CompletionBatcher;
+  private presenceTimer: ReturnType<typeof setTimeout> | undefined;
   private draining: Promise<number> | undefined;
   private wakeAgain = false;
   private stopping = false;
@@ -85,6 +106,7 @@ export class JobRunner {
     this.options = options;
     this.workerId = options.workerId ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.log = (options.log ?? createLogger({ component: 'worker' })).child({ worker: this.workerId });
+    this.completions = new CompletionBatcher({ db: options.db, log: this.log });
   }
 
   private get leaseSeconds() {
@@ -152,6 +174,7 @@ export class JobRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.presence);
+    clearTimeout(this.presenceTimer);
     clearInterval(this.poll);
     this.unwatchListener?.();
     for (const control of this.running.values()) {
@@ -166,32 +189,80 @@ export class JobRunner {
   private async drainLoop(budgetMs: number, mayContinue?: MayContinue): Promise<number> {
     const deadline = Date.now() + budgetMs;
     let total = 0;
-    do {
-      this.wakeAgain = false;
-      try {
-        total += await this.drain(deadline, mayContinue);
-      } catch (error) {
-        this.log.error('drain failed; the sweeper will wake this worker again', { error: String(error) });
-        return total;
-      }
-    } while (this.wakeAgain && !this.stopping && Date.now() < deadline);
-    return total;
+    try {
+      do {
+        this.wakeAgain = false;
+        try {
+          total += await this.drain(deadline, mayContinue);
+        } catch (error) {
+          this.log.error('drain failed; the sweeper will wake this worker again', { error: String(error) });
+          return total;
+        }
+      } while (this.wakeAgain && !this.stopping && Date.now() < deadline);
+      return total;
+    } finally {
+      // The counts are exact when a drain ends (the reports during it are coalesced).
+      clearTimeout(this.presenceTimer);
+      this.presenceTimer = undefined;
+      await this.reportPresence();
+    }
   }
 
-  /** Claims and runs jobs in `concurrency` slots until none is due or the deadline passes. */
+  /**
+   * Runs jobs in `concurrency` slots until none is due or the deadline passes. Free slots are
+   * filled by one claim of that many jobs, and their prompt inputs loaded in one query.
+   */
   private async drain(deadline: number, mayContinue?: MayContinue): Promise<number> {
+    const concurrency = this.options.concurrency ?? 1;
+    const inFlight = new Set<Promise<void>>();
     let finished = 0;
-    const slots = Array.from({ length: this.options.concurrency ?? 1 }, async () => {
+    const oneFinished = async () => {
+      await Promise.race(inFlight);
+      // Jobs whose ends were recorded by one flush settle together: let them all free their slots.
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    try {
       while (!this.stopping && Date.now() < deadline) {
-        if (mayContinue && !(await mayContinue())) return;
-        const [job] = await claimJobs(this.options.db, this.workerId, this.leaseSeconds, 1);
-        if (!job) return;
-        await this.run(job);
-        finished += 1;
+        if (inFlight.size >= concurrency) {
+          await oneFinished();
+          continue;
+        }
+        if (mayContinue && !(await mayContinue())) break;
+        const jobs = await claimJobs(this.options.db, this.workerId, this.leaseSeconds, concurrency - inFlight.size);
+        if (jobs.length === 0) {
+          // Nothing due now; a running job may still fail into a due retry, so look again after one ends.
+          if (inFlight.size === 0) break;
+          await oneFinished();
+          continue;
+        }
+        // Not awaited here: each job is registered as running at once, so a stop() or a cancel
+        // that comes while the prompts load reaches it.
+        const requests = this.loadRequests(jobs);
+        for (const job of jobs) {
+          const running: Promise<void> = this.run(job, requests).then(() => {
+            finished += 1;
+            inFlight.delete(running);
+          });
+          inFlight.add(running);
+        }
       }
-    });
-    await Promise.all(slots);
+    } finally {
+      await Promise.all(inFlight);
+    }
     return finished;
+  }
+
+  /** The claimed generations' prompt inputs in one query; a job left out loads its own. */
+  private async loadRequests(jobs: JobRow[]): Promise<Map<string, GenerationRequest>> {
+    try {
+      return await loadGenerationRequests(
+        this.options.db,
+        jobs.filter((job) => job.kind !== 'analytics'),
+      );
+    } catch (error) {
+      this.log.warn("loading the claimed jobs' prompts failed; each job loads its own", { error: String(error) });
+      return new Map();
+    }
   }
 
   private onNotification(payload: string) {
@@ -230,10 +301,10 @@ export class JobRunner {
     }
   }
 
-  private async run(job: JobRow): Promise<void> {
+  private async run(job: JobRow, requests: Promise<Map<string, GenerationRequest>>): Promise<void> {
     const control: JobControl = { abort: new AbortController() };
     this.running.set(job.id, control);
-    void this.reportPresence();
+    this.presenceChanged();
     const started = performance.now();
     this.compute.start(job.id);
     try {
@@ -247,12 +318,17 @@ export class JobRunner {
         computeShareMs: () => this.compute.shareMs(job.id),
         control,
         log: this.log,
+        recorder: this.completions,
       };
       // Dispatch by kind: each kind's executor validates its payload and records its outcome.
       const result =
         job.kind === 'analytics'
           ? await executeAnalyticsJob(execution)
-          : await executeJob({ ...execution, generator: this.options.generator });
+          : await executeJob({
+              ...execution,
+              generator: this.options.generator,
+              request: (await requests).get(job.id),
+            });
       if (result.outcome === 'succeeded') this.succeeded += 1;
       if (result.outcome === 'failed') this.failed += 1;
       this.options.onOutcome?.(job, result, performance.now() - started);
@@ -264,8 +340,17 @@ export class JobRunner {
     } finally {
       this.compute.stop(job.id);
       this.running.delete(job.id);
-      void this.reportPresence();
+      this.presenceChanged();
     }
+  }
+
+  /** What runs changed: reported within PRESENCE_COALESCE_MS, once for all changes until then. */
+  private presenceChanged() {
+    this.presenceTimer ??= setTimeout(() => {
+      this.presenceTimer = undefined;
+      void this.reportPresence();
+    }, PRESENCE_COALESCE_MS);
+    this.presenceTimer.unref?.();
   }
 
   private async reportPresence(stopped = false) {

@@ -3,16 +3,16 @@ import {
   isGenerationError,
   ZERO_USAGE,
   type ChapterGenerator,
+  type GenerationRequest,
   type TokenUsage,
 } from '~/domain/generation';
 import { cloudRunCostMicros, knownModels, tokenCostMicros, vercelCostMicros, type PriceTable } from '~/domain/prices';
 
+import { immediateRecorder, type AttemptRecorder } from './completion-batcher.server';
 import type { Database } from './db/port.server';
 import type { Logger } from './log.server';
 import {
   bookLostAttempt,
-  completeJob,
-  failJob,
   heartbeatJob,
   loadGenerationRequest,
   recordProgress,
@@ -46,6 +46,10 @@ export interface ExecuteJobOptions {
    * busy time.
    */
   computeShareMs?: () => number;
+  /** How the attempt's end is recorded: the worker batches them (CompletionBatcher); default one statement each. */
+  recorder?: AttemptRecorder;
+  /** The prompt input, when the caller loaded it with others (loadGenerationRequests); else loaded here. */
+  request?: GenerationRequest;
 }
 
 export type ExecutionOutcome = 'succeeded' | 'pending' | 'failed' | 'cancelled' | 'released' | 'abandoned';
@@ -65,10 +69,16 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
   const { db, job, generator, workerId, leaseSeconds, control } = options;
   const log = options.log.child({ job: job.id, attempt: job.attempts, destination: job.destination });
   const startedAt = performance.now();
+  const recorder = options.recorder ?? immediateRecorder(db);
   const heartbeat = setInterval(() => void renewLease(), (leaseSeconds * 1000) / 3);
+  let firstTokenAt: Date | null = null;
   const progress = throttledProgress(db, job.id, workerId, options.progressIntervalMs ?? 250, (tokens) =>
     usageOf(tokens),
   );
+  const onProgress = (text: string, tokens: number, usage?: TokenUsage) => {
+    if (text !== '' && firstTokenAt === null) firstTokenAt = new Date();
+    progress.push(text, tokens, usage);
+  };
   log.info('job started', { model: job.model, generator: generator.name });
 
   async function renewLease() {
@@ -91,7 +101,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
   const priced = knownModels(options.prices).includes(job.model);
   const usageOf = (tokens: TokenUsage | undefined): AttemptUsage => {
     const busyMs = performance.now() - startedAt;
-    const usage = tokens ?? ZERO_USAGE;
+    const usage = { ...(tokens ?? ZERO_USAGE), firstTokenAt };
     // The offline generator spends nothing: its jobs record tokens but no cost, so charts never
     // show invented money.
     if (generator.name === 'offline') return { ...usage, generator: generator.name, busyMs };
@@ -121,12 +131,13 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
         false,
       );
     }
-    const request = await loadGenerationRequest(db, job);
-    const result = await generator.generate(request, { signal: control.abort.signal, onProgress: progress.push });
-    await progress.flush();
+    const request = options.request ?? (await loadGenerationRequest(db, job));
+    const result = await generator.generate(request, { signal: control.abort.signal, onProgress });
     if (control.abort.signal.aborted) throw new GenerationError('Generation aborted.', 'aborted', false, result.usage);
+    // The completion supersedes progress not yet written (it carries the final text and usage).
+    await progress.discard();
     const finalUsage = usageOf(result.usage);
-    const completed = await completeJob(db, job.id, workerId, { ...result, usage: finalUsage });
+    const completed = await recorder.complete(job.id, workerId, { ...result, usage: finalUsage });
     if (!completed) await bookLostAttempt(db, job.id, workerId, finalUsage);
     log.info(completed ? 'job succeeded' : 'job result discarded: lease lost', {
       output_tokens: result.usage.outputTokens,
@@ -151,7 +162,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
       return { outcome: 'abandoned', usage: failure.usage };
     }
     const timedOut = control.reason === 'timeout';
-    const status = await failJob(db, job.id, workerId, {
+    const status = await recorder.fail(job.id, workerId, {
       code: timedOut ? 'timeout' : failure.code,
       message: timedOut
         ? `Generation did not finish within the route's timeout of ${job.timeout_ms} ms.`
@@ -172,8 +183,12 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
 }
 
 /**
- * Keeps the latest progress and writes it at most once per interval, with the attempt's usage
- * and cost so far (the first report, which carries the input and cache tokens, is written at once).
+ * Keeps the latest progress and writes it at most once per interval (the last report of a burst
+ * once the interval has passed), with the attempt's usage and cost so far. The first write waits
+ * an interval too: a job that ends within it has its progress superseded by its end, which
+ * carries the final text and usage, so a fast job costs no progress write at all. What a worker
+ * that dies within its attempt's first interval had reported is lost (the reaper books the attempt
+ * with no usage); a real generation runs for seconds and has written progress by then.
  */
 function throttledProgress(
   db: Database,
@@ -183,9 +198,12 @@ function throttledProgress(
   usageOf: (tokens: TokenUsage) => AttemptUsage,
 ) {
   let latest: { text: string; tokens: number; usage?: TokenUsage } | undefined;
-  let lastWrite = 0;
+  let lastWrite = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let writing: Promise<unknown> = Promise.resolve();
   const write = () => {
+    clearTimeout(timer);
+    timer = undefined;
     if (!latest) return writing;
     const { text, tokens, usage } = latest;
     latest = undefined;
@@ -198,8 +216,18 @@ function throttledProgress(
   return {
     push: (text: string, tokens: number, usage?: TokenUsage) => {
       latest = { text, tokens, usage };
-      if (Date.now() - lastWrite >= intervalMs) void write();
+      const due = lastWrite + intervalMs - Date.now();
+      if (due <= 0) void write();
+      else timer ??= setTimeout(() => void write(), due);
     },
+    /** Writes what is held now (an attempt that ends in error keeps its partial text). */
     flush: () => write(),
+    /** Drops what is held and waits for a write under way. */
+    discard: () => {
+      clearTimeout(timer);
+      timer = undefined;
+      latest = undefined;
+      return writing;
+    },
   };
 }

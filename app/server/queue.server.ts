@@ -1,4 +1,4 @@
-import type { TokenUsage } from '~/domain/generation';
+import type { GenerationRequest, TokenUsage } from '~/domain/generation';
 import type { AnalyticsPayload, JobKind } from '~/domain/job-kinds';
 import type { Destination, JobStatus, Priority } from '~/domain/job-status';
 
@@ -201,6 +201,11 @@ export interface AttemptUsage extends TokenUsage {
   costMicros?: Partial<Record<'input' | 'output' | 'cacheWrite' | 'cacheRead' | 'cloudRun' | 'vercel', number>>;
   /** The model has no price: tokens are recorded, the cost is unknown (never shown as $0). */
   unpriced?: boolean;
+  /**
+   * When the worker saw the first token: kept by the end of an attempt that ended before any
+   * progress write set it (a fast job's progress is superseded by its completion).
+   */
+  firstTokenAt?: Date | null;
 }
 
 function usageJson(usage: AttemptUsage) {
@@ -220,14 +225,73 @@ function usageJson(usage: AttemptUsage) {
     cost_cloud_run_micros: cost.cloudRun ?? 0,
     cost_vercel_micros: cost.vercel ?? 0,
     unpriced: usage.unpriced ?? false,
+    first_token_at: usage.firstTokenAt?.toISOString() ?? null,
   };
+}
+
+/** A successful attempt's result, as complete_job and complete_jobs take it. */
+export interface CompletionResult {
+  content: string;
+  stopReason: string;
+  usage: AttemptUsage;
+}
+
+/** A failed attempt, as fail_job and fail_jobs take it. */
+export interface AttemptFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+  usage: AttemptUsage;
+}
+
+/**
+ * Completes any number of jobs in one statement (the worker's completion batcher). One answer per
+ * distinct job id, in order: false for a job not running under that worker's lease, which is
+ * refused alone while the others complete.
+ */
+export async function completeJobs(
+  db: Queryable,
+  results: ({ jobId: string; workerId: string } & CompletionResult)[],
+): Promise<Map<string, boolean>> {
+  const rows = await db.query<{ job_id: string; completed: boolean }>('select * from public.complete_jobs($1)', [
+    JSON.stringify(
+      results.map((result) => ({
+        job_id: result.jobId,
+        worker: result.workerId,
+        content: result.content,
+        stop_reason: result.stopReason,
+        usage: usageJson(result.usage),
+      })),
+    ),
+  ]);
+  return new Map(rows.map((row) => [row.job_id, row.completed]));
+}
+
+/** Ends any number of attempts in error in one statement; per job its new status, or null as failJob. */
+export async function failJobs(
+  db: Queryable,
+  failures: ({ jobId: string; workerId: string } & AttemptFailure)[],
+): Promise<Map<string, JobStatus | null>> {
+  const rows = await db.query<{ job_id: string; status: JobStatus | null }>('select * from public.fail_jobs($1)', [
+    JSON.stringify(
+      failures.map((failure) => ({
+        job_id: failure.jobId,
+        worker: failure.workerId,
+        error_code: failure.code,
+        error_message: failure.message,
+        retryable: failure.retryable,
+        usage: usageJson(failure.usage),
+      })),
+    ),
+  ]);
+  return new Map(rows.map((row) => [row.job_id, row.status]));
 }
 
 export async function completeJob(
   db: Queryable,
   jobId: string,
   workerId: string,
-  result: { content: string; stopReason: string; usage: AttemptUsage },
+  result: CompletionResult,
 ): Promise<boolean> {
   const [row] = await db.query<{ completed: boolean }>('select public.complete_job($1, $2, $3, $4, $5) as completed', [
     jobId,
@@ -270,7 +334,7 @@ export async function failJob(
   db: Queryable,
   jobId: string,
   workerId: string,
-  error: { code: string; message: string; retryable: boolean; usage: AttemptUsage },
+  error: AttemptFailure,
 ): Promise<JobStatus | null> {
   const [row] = await db.query<{ status: JobStatus | null }>(
     'select public.fail_job($1, $2, $3, $4, $5, $6) as status',
@@ -388,8 +452,19 @@ export async function cancelRequestedAmong(db: Queryable, jobIds: string[]): Pro
 }
 
 /** The course and chapter a job generates, shaped as the generator's prompt input. */
-export async function loadGenerationRequest(db: Queryable, job: JobRow) {
-  const [row] = await db.query<{
+export async function loadGenerationRequest(db: Queryable, job: JobRow): Promise<GenerationRequest> {
+  const requests = await loadGenerationRequests(db, [job]);
+  const request = requests.get(job.id);
+  if (!request) throw new Error(`Chapter ${job.chapter_id} of job ${job.id} does not exist.`);
+  return request;
+}
+
+/** The prompt inputs of many generation jobs in one query (the worker loads a claimed batch's at once). */
+export async function loadGenerationRequests(db: Queryable, jobs: JobRow[]): Promise<Map<string, GenerationRequest>> {
+  const chapterIds = [...new Set(jobs.flatMap((job) => (job.chapter_id ? [job.chapter_id] : [])))];
+  if (chapterIds.length === 0) return new Map();
+  const rows = await db.query<{
+    chapter_id: string;
     course_title: string;
     audience: string;
     style_guide: string;
@@ -397,18 +472,26 @@ export async function loadGenerationRequest(db: Queryable, job: JobRow) {
     chapter_title: string;
     outline: string;
   }>(
-    `select c.title as course_title, c.audience, c.style_guide, ch.position, ch.title as chapter_title, ch.outline
+    `select ch.id as chapter_id, c.title as course_title, c.audience, c.style_guide, ch.position,
+            ch.title as chapter_title, ch.outline
      from public.chapters ch join public.courses c on c.id = ch.course_id
-     where ch.id = $1`,
-    [job.chapter_id],
+     where ch.id = any($1::uuid[])`,
+    [chapterIds],
   );
-  return {
-    model: job.model,
-    maxTokens: job.max_tokens,
-    temperature: job.temperature,
-    course: { title: row.course_title, audience: row.audience, styleGuide: row.style_guide },
-    chapter: { position: row.position, title: row.chapter_title, outline: row.outline },
-  };
+  const chapters = new Map(rows.map((row) => [row.chapter_id, row]));
+  const requests = new Map<string, GenerationRequest>();
+  for (const job of jobs) {
+    const row = job.chapter_id ? chapters.get(job.chapter_id) : undefined;
+    if (!row) continue;
+    requests.set(job.id, {
+      model: job.model,
+      maxTokens: job.max_tokens,
+      temperature: job.temperature,
+      course: { title: row.course_title, audience: row.audience, styleGuide: row.style_guide },
+      chapter: { position: row.position, title: row.chapter_title, outline: row.outline },
+    });
+  }
+  return requests;
 }
 
 /** Claims one specific pending job (the edge path, in the transaction that inserted it). */

@@ -1,36 +1,66 @@
 /**
- * npm run bench:queue — N no-op jobs through claim → complete with K concurrent workers on the
- * real PostgreSQL (the whole queue path: triggers, job_events, NOTIFY, chapter versions, the
- * attempt ledger). Prints jobs/s and the database time per job without batch caps and with every
- * batch capped (the claim then locks each batch row and reads its spend from the ledger), in the
- * order off, on, on, off, and the ratio of the means; then, in the same run, the same number of
- * no-op jobs through tuned graphile-worker on a database of its own on the same server, and the
- * ratio of this queue (without caps) to it.
+ * npm run bench:queue — N jobs through this project's worker on the real PostgreSQL: WORKERS
+ * job runners (worker/job-runner.ts, as `npm run worker` starts them) of CONCURRENCY slots each,
+ * with a generator stand-in that answers at once (one progress report with its usage, then the
+ * content), so what is measured is the whole queue path per job: claims, prompt loads, the
+ * completion batcher's complete_jobs, the status triggers (job_events, NOTIFY), chapter
+ * versions and the attempt ledger. Prints jobs/s and statements per job without batch caps and
+ * with every batch capped (the claim then locks each batch row and reads its spend from the
+ * ledger), in the order off, on, on, off, and the ratio of the means; then, in the same run, the
+ * same number of no-op jobs through tuned graphile-worker on a database of its own on the same
+ * server, and the ratio of this queue (without caps) to it.
  * Targets on 2 cores: ≥ 5,000 jobs/s (issue 18; the goal beyond it: ≥ 1.0× graphile-worker);
  * caps cost at most 10 %. BENCH_CAPS=off|on runs one mode only (then graphile-worker).
  */
-import { claimJobs, completeJob, setBatchCap, submitBatch, type AttemptUsage } from '../../app/server/queue.server';
+import type { ChapterGenerator } from '../../app/domain/generation';
+import type { Database } from '../../app/server/db/port.server';
+import { silentLogger } from '../../app/server/log.server';
+import { setBatchCap, submitBatch } from '../../app/server/queue.server';
+import { JobRunner } from '../../worker/job-runner';
 import { graphileWorkerJobsPerSecond } from './graphile-worker-baseline';
 import { fmt, freshDatabase, manyChapters } from './support';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
-const CLAIM_BATCH = Number(process.env.BENCH_CLAIM_BATCH ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
 
-const usage: AttemptUsage = {
-  generator: 'offline',
-  inputTokens: 100,
-  outputTokens: 200,
-  cacheWrite5mTokens: 0,
-  cacheWrite1hTokens: 0,
-  cacheReadTokens: 0,
-  busyMs: 0,
-  costMicros: { input: 10, output: 100 },
+/** Answers at once, reporting its usage first as a stream's message_start does. */
+const instantGenerator: ChapterGenerator = {
+  name: 'offline',
+  async generate(_request, hooks) {
+    const usage = {
+      inputTokens: 100,
+      outputTokens: 200,
+      cacheWrite5mTokens: 0,
+      cacheWrite1hTokens: 0,
+      cacheReadTokens: 0,
+    };
+    hooks.onProgress('# no-op', 200, usage);
+    return { content: '# no-op', stopReason: 'end_turn', usage };
+  },
 };
 
+/** The database with every statement counted, so the bench can print statements per job. */
+function counted(db: Database): { db: Database; statements: () => number } {
+  let statements = 0;
+  const wrapped = new Proxy(db, {
+    get(target, property, receiver) {
+      if (property === 'query') {
+        return (sql: string, params?: readonly unknown[]) => {
+          statements += 1;
+          return target.query(sql, params);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { db: wrapped, statements: () => statements };
+}
+
 async function run(capped: boolean): Promise<number> {
-  const { db } = await freshDatabase(`switchyard_bench_queue${capped ? '_caps' : ''}`, WORKERS + 2);
-  const chapters = await manyChapters(db, 2000);
+  const fresh = await freshDatabase(`switchyard_bench_queue${capped ? '_caps' : ''}`, WORKERS * 3 + 2);
+  const chapters = await manyChapters(fresh.db, 2000);
   for (let offset = 0; offset < JOBS; offset += 1000) {
     const jobs = Array.from({ length: Math.min(1000, JOBS - offset) }, (_, i) => ({
       chapterId: chapters[(offset + i) % chapters.length],
@@ -38,43 +68,44 @@ async function run(capped: boolean): Promise<number> {
       maxTokens: 100,
       createdBy: 'bench',
     }));
-    const { batchId } = await submitBatch(db, { name: `bench ${offset}`, createdBy: 'bench' }, jobs);
+    const { batchId } = await submitBatch(fresh.db, { name: `bench ${offset}`, createdBy: 'bench' }, jobs);
     // Room for every job: the cap is checked and reserved on every claim, and never pauses.
-    if (capped) await setBatchCap(db, batchId, 1_000_000_000, 1_000);
+    if (capped) await setBatchCap(fresh.db, batchId, 1_000_000_000, 1_000);
   }
 
-  let dbMs = 0;
-  let done = 0;
+  const { db, statements } = counted(fresh.db);
+  const runners = Array.from(
+    { length: WORKERS },
+    (_, w) =>
+      new JobRunner({
+        db,
+        generator: instantGenerator,
+        workerId: `bench-${w}`,
+        concurrency: CONCURRENCY,
+        leaseSeconds: 60,
+        log: silentLogger,
+      }),
+  );
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: WORKERS }, async (_, w) => {
-      const workerId = `bench-${w}`;
-      for (;;) {
-        const t0 = performance.now();
-        const claimed = await claimJobs(db, workerId, 60, CLAIM_BATCH);
-        dbMs += performance.now() - t0;
-        if (claimed.length === 0) return;
-        for (const job of claimed) {
-          const t1 = performance.now();
-          await completeJob(db, job.id, workerId, { content: '# no-op', stopReason: 'end_turn', usage });
-          dbMs += performance.now() - t1;
-          done += 1;
-        }
-      }
-    }),
-  );
+  const done = (await Promise.all(runners.map((runner) => runner.wake()))).reduce((sum, n) => sum + n, 0);
   const seconds = (performance.now() - started) / 1000;
-  const [{ versions }] = await db.query<{ versions: number }>(
-    'select count(*) as versions from public.chapter_versions',
+  const [written] = await fresh.db.query<{ versions: number; events: number; attempts: number; succeeded: number }>(
+    `select (select count(*)::int from public.chapter_versions) as versions,
+            (select count(*)::int from public.job_events) as events,
+            (select count(*)::int from public.job_attempts where outcome = 'succeeded' and ended_at is not null) as attempts,
+            (select count(*)::int from public.chapter_content_jobs where status = 'succeeded') as succeeded`,
   );
-  console.log(`bench:queue  jobs=${JOBS} workers=${WORKERS} claim_batch=${CLAIM_BATCH} caps=${capped ? 'on' : 'off'}`);
-  console.log(`  completed        ${done} (chapter versions written: ${versions})`);
+  console.log(
+    `bench:queue  jobs=${JOBS} workers=${WORKERS} concurrency=${CONCURRENCY} (job runners with the completion batcher) caps=${capped ? 'on' : 'off'}`,
+  );
+  console.log(
+    `  completed        ${done} (succeeded ${written.succeeded}; chapter versions ${written.versions}, ` +
+      `job events ${written.events}, ledger rows closed ${written.attempts})`,
+  );
   console.log(`  throughput       ${fmt(done / seconds, 0)} jobs/s  (target ≥ 5000)`);
   console.log(`  wall time        ${fmt(seconds)} s`);
-  console.log(
-    `  db time per job  ${fmt(dbMs / done, 3)} ms summed over workers (${fmt(dbMs / done / WORKERS, 3)} ms of wall time)`,
-  );
-  await db.close();
+  console.log(`  statements       ${fmt(statements() / done, 3)} per job`);
+  await fresh.db.close();
   return done / seconds;
 }
 
