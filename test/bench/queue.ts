@@ -87,8 +87,10 @@ async function run(capped: boolean): Promise<number> {
       }),
   );
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const done = (await Promise.all(runners.map((runner) => runner.wake()))).reduce((sum, n) => sum + n, 0);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   const [written] = await fresh.db.query<{ versions: number; events: number; attempts: number; succeeded: number }>(
     `select (select count(*)::int from public.chapter_versions) as versions,
             (select count(*)::int from public.job_events) as events,
@@ -105,6 +107,9 @@ async function run(capped: boolean): Promise<number> {
   console.log(`  throughput       ${fmt(done / seconds, 0)} jobs/s  (target ≥ 5000)`);
   console.log(`  wall time        ${fmt(seconds)} s`);
   console.log(`  statements       ${fmt(statements() / done, 3)} per job`);
+  console.log(
+    `  worker CPU       ${fmt((cpu.user + cpu.system) / 1000 / done, 3)} ms per job (this process: the runners)`,
+  );
   await fresh.db.close();
   return done / seconds;
 }

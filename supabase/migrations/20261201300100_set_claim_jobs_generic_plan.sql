@@ -1,0 +1,11 @@
+-- claim_jobs plans its candidate query once per connection (issue 18, ADR 0019). Measured by
+-- bench:queue on a fresh database with 20,000 jobs just submitted: the first five calls on each
+-- connection got custom plans from statistics taken before the burst (about 36 pending rows
+-- estimated), a bitmap scan that fetched and sorted every pending job, 60-100 ms per claim of
+-- 100; from the sixth call the cached generic plan walked chapter_content_jobs_claimable in
+-- order and stopped at the limit, 0.5 ms. A queue's pending count swings from zero to a burst
+-- faster than autovacuum re-analyses, so the claim always uses the generic plan.
+--
+-- WARNING: a later `create or replace function public.claim_jobs` drops this setting; repeat it
+-- there.
+alter function public.claim_jobs(text, integer, integer) set plan_cache_mode = force_generic_plan;
