@@ -305,6 +305,9 @@ export class JobRunner {
     const control: JobControl = { abort: new AbortController() };
     this.running.set(job.id, control);
     this.presenceChanged();
+    // The prompts of a claimed batch load in one shared query (loadRequests never rejects); the
+    // job's compute and busy time start after it, as executeJob's clock does.
+    const request = (await requests).get(job.id);
     const started = performance.now();
     this.compute.start(job.id);
     try {
@@ -324,11 +327,7 @@ export class JobRunner {
       const result =
         job.kind === 'analytics'
           ? await executeAnalyticsJob(execution)
-          : await executeJob({
-              ...execution,
-              generator: this.options.generator,
-              request: (await requests).get(job.id),
-            });
+          : await executeJob({ ...execution, generator: this.options.generator, request });
       if (result.outcome === 'succeeded') this.succeeded += 1;
       if (result.outcome === 'failed') this.failed += 1;
       this.options.onOutcome?.(job, result, performance.now() - started);

@@ -34,6 +34,10 @@ function counting(db: Database): { db: Queryable; statements: () => number } {
         statements += 1;
         return db.query(sql, params);
       },
+      exec: (sql) => {
+        statements += 1;
+        return db.exec(sql);
+      },
     },
     statements: () => statements,
   };
