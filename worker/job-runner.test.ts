@@ -5,6 +5,7 @@ import { jobRow, newJob, seededChapterIds } from '../test/support/fixtures';
 import { createOfflineGenerator } from '../app/server/generators/offline.server';
 import { JobRunner } from './job-runner';
 import { silentLogger } from '../app/server/log.server';
+import type { Database } from '../app/server/db/port.server';
 
 describe.each(databaseTargets())('JobRunner on $name', (target) => {
   let test_: TestDatabase;
@@ -52,6 +53,58 @@ describe.each(databaseTargets())('JobRunner on $name', (target) => {
       [runner.workerId],
     );
     expect(heartbeat.jobs_succeeded).toBe(3);
+  });
+
+  it('fills its free slots with one claim and records jobs that end together in one statement', async () => {
+    const { db } = test_;
+    const { batchId } = await submitBatch(
+      db,
+      { name: 'b', createdBy: 't' },
+      chapters.slice(0, 6).map((id) => newJob(id)),
+    );
+    const statements: { sql: string; params?: readonly unknown[] }[] = [];
+    const watched = new Proxy(db, {
+      get(target, property, receiver) {
+        if (property === 'query') {
+          return (sql: string, params?: readonly unknown[]) => {
+            statements.push({ sql, params });
+            return target.query(sql, params);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Database;
+    // Every generation waits until all six run, so their ends arrive together.
+    let started = 0;
+    let releaseAll: () => void = () => undefined;
+    const allRunning = new Promise<void>((resolve) => (releaseAll = resolve));
+    const offline = createOfflineGenerator({ delayMs: 0 });
+    const together: ChapterGenerator = {
+      name: 'offline',
+      async generate(request, hooks) {
+        if ((started += 1) === 6) releaseAll();
+        await allRunning;
+        return offline.generate(request, hooks);
+      },
+    };
+    const runner = new JobRunner({ db: watched, generator: together, concurrency: 6, log: silentLogger });
+    expect(await runner.wake()).toBe(6);
+
+    const claims = statements.filter((s) => s.sql.includes('claim_jobs'));
+    expect(claims[0].params?.[2]).toBe(6);
+    expect(statements.filter((s) => s.sql.includes('complete_job'))).toHaveLength(1);
+    const succeeded = await db.query<{ n: number }>(
+      `select count(*)::int as n from public.chapter_content_jobs where batch_id = $1 and status = 'succeeded'`,
+      [batchId],
+    );
+    expect(succeeded[0].n).toBe(6);
+    const versions = await db.query<{ n: number }>(
+      `select count(*)::int as n from public.chapter_versions v join public.chapter_content_jobs j on j.id = v.job_id
+       where j.batch_id = $1`,
+      [batchId],
+    );
+    expect(versions[0].n).toBe(6);
   });
 
   it('with wakeOnIdle off works only inside a wake-up, and stops claiming when told it may not continue', async () => {
