@@ -20,6 +20,7 @@ import {
   type NewJob,
 } from '../queue.server';
 import { activeRoutingConfig } from '../routing-config.server';
+import { submitJobBatched } from '../submit-batcher.server';
 import type { Runtime } from '../runtime.server';
 import { assignVariant, liveRollouts, type RolloutAssignment } from './rollout.server';
 
@@ -111,7 +112,7 @@ export async function queueChapter(
   const { key, fingerprint } = idempotency(submitter, input);
   let result;
   try {
-    result = await submitJob(runtime.db, {
+    result = await submitJobBatched(runtime.db, {
       chapterId: input.chapter_id,
       ...jobFields(input, decision, submitter, assignment),
       idempotencyKey: key,
