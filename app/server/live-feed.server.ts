@@ -1,4 +1,4 @@
-import type { Database, JobsNotification } from './db/port.server';
+import { JOBS_CHANNEL, type Database, type JobsNotification } from './db/port.server';
 
 export interface LiveFeedSubscriber {
   /** A job change as JSON: {"event", "jobs": [...]} (a `JobsNotification`). */
@@ -29,7 +29,7 @@ const PROGRESS_WINDOW = '2 seconds';
 
 interface Feed {
   subscribers: Set<LiveFeedSubscriber>;
-  stop: () => void;
+  stop: () => Promise<void>;
 }
 
 const feeds = new WeakMap<Database, Promise<Feed>>();
@@ -38,9 +38,10 @@ const feeds = new WeakMap<Database, Promise<Feed>>();
  * The job changes every `/live` stream of this process sends, read from the database by one
  * query every 50 ms shared by every subscriber (ADR 0021): the job_events rows after a cursor
  * (every status transition and cancel request, in order) and the running jobs whose progress
- * moved. No NOTIFY is involved, so the commit path sends none per row, a listener that cannot
- * deliver (a transaction-mode pooler) does not matter here, and nothing sent while the database
- * was away is lost: the cursor reads it when it is back. Returns the unsubscribe.
+ * moved. The few notifications still sent on the jobs channel (new work, cancel requests) only
+ * make it read at once. Nothing depends on them: the commit path sends no NOTIFY per row, a
+ * listener that is down or cannot deliver (a transaction-mode pooler) loses nothing, and what
+ * changed while the database was away is read when it is back. Returns the unsubscribe.
  */
 export async function subscribeLiveFeed(db: Database, subscriber: LiveFeedSubscriber): Promise<() => Promise<void>> {
   let feed = feeds.get(db);
@@ -54,7 +55,7 @@ export async function subscribeLiveFeed(db: Database, subscriber: LiveFeedSubscr
     opened.subscribers.delete(subscriber);
     if (opened.subscribers.size === 0 && feeds.get(db) === feed) {
       feeds.delete(db);
-      opened.stop();
+      await opened.stop();
     }
   };
 }
@@ -82,11 +83,17 @@ async function openFeed(db: Database): Promise<Feed> {
   const progressSeen = new Map<string, string>();
   let failing = false;
   let reading = false;
+  let readAgain = false;
   let stopped = false;
 
-  const read = async () => {
-    if (reading || stopped) return;
+  const read = async (): Promise<void> => {
+    if (stopped) return;
+    if (reading) {
+      readAgain = true;
+      return;
+    }
     reading = true;
+    readAgain = false;
     try {
       const rows = await db.query<ChangeRow>(
         `(select 'event' as kind, e.id, e.job_id, e.event, e.to_status as status, j.batch_id,
@@ -144,16 +151,19 @@ async function openFeed(db: Database): Promise<Feed> {
     } finally {
       reading = false;
     }
+    if (readAgain) await read();
   };
 
+  const unlisten = await db.listen(JOBS_CHANNEL, () => void read());
   const timer = setInterval(() => void read(), LIVE_FEED_INTERVAL_MS);
   timer.unref();
 
   return {
     subscribers,
-    stop() {
+    async stop() {
       stopped = true;
       clearInterval(timer);
+      await unlisten();
     },
   };
 }
