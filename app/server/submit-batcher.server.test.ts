@@ -80,7 +80,9 @@ describe.each(databaseTargets())('micro-batched submits on $name', (target) => {
   it(`splits a burst larger than ${SUBMIT_BATCH_MAX} into transactions of at most ${SUBMIT_BATCH_MAX}`, async () => {
     const { db } = test_;
     const results = await Promise.all(
-      Array.from({ length: SUBMIT_BATCH_MAX * 2 + 1 }, (_, i) => submitJobBatched(db, newJob(chapters[i % chapters.length]))),
+      Array.from({ length: SUBMIT_BATCH_MAX * 2 + 1 }, (_, i) =>
+        submitJobBatched(db, newJob(chapters[i % chapters.length])),
+      ),
     );
     const perTransaction = new Map<string, number>();
     for (const tx of (await committedBy(results.map((r) => r.jobId))).values())

@@ -75,7 +75,13 @@ function flush(db: Queryable, state: Batcher) {
 }
 
 async function submitTogether(db: Queryable, batch: Waiting[]) {
-  let rows: { ordinal: number; job_id: string | null; created: boolean | null; error_code: string | null; error_message: string | null }[];
+  let rows: {
+    ordinal: number;
+    job_id: string | null;
+    created: boolean | null;
+    error_code: string | null;
+    error_message: string | null;
+  }[];
   try {
     rows = await db.query('select * from public.submit_jobs($1)', [JSON.stringify(batch.map((w) => jobJson(w.job)))]);
   } catch (error) {
@@ -84,7 +90,8 @@ async function submitTogether(db: Queryable, batch: Waiting[]) {
   }
   for (const row of rows) {
     const waiting = batch[row.ordinal - 1];
-    if (row.error_code) waiting.reject(new SubmitError(row.error_message ?? 'The job could not be queued.', row.error_code));
+    if (row.error_code)
+      waiting.reject(new SubmitError(row.error_message ?? 'The job could not be queued.', row.error_code));
     else waiting.resolve({ jobId: row.job_id!, created: row.created! });
   }
 }

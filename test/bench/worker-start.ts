@@ -31,9 +31,8 @@ async function main() {
   const { db, url } = await freshDatabase('switchyard_bench_worker_start', 4);
   const chapters = await manyChapters(db, RUNS * 4);
   const claimed = async (jobId: string) =>
-    (
-      await db.query<{ status: string }>('select status from public.chapter_content_jobs where id = $1', [jobId])
-    )[0].status !== 'pending';
+    (await db.query<{ status: string }>('select status from public.chapter_content_jobs where id = $1', [jobId]))[0]
+      .status !== 'pending';
 
   const variants: Variant[] = [];
   if (existsSync(DEPLOY_TOOLS.node22)) {

@@ -102,7 +102,10 @@ describe.skipIf(!inject('postgresTemplateUrl'))('the PostgreSQL listener under f
     const db = await openThroughProxy();
     const chapters = await seededChapterIds(db);
     const jobs: string[] = [];
-    const unsubscribe = await subscribeLiveFeed(db, { onJobs: (payload) => jobs.push(payload), onReload: () => undefined });
+    const unsubscribe = await subscribeLiveFeed(db, {
+      onJobs: (payload) => jobs.push(payload),
+      onReload: () => undefined,
+    });
     await expect.poll(() => db.listenerState().mode, { timeout: 5_000 }).toBe('listen');
     proxy.cut();
     await expect.poll(() => db.listenerState().connection, { timeout: 5_000 }).toBe('reconnecting');
@@ -121,7 +124,10 @@ describe.skipIf(!inject('postgresTemplateUrl'))('the PostgreSQL listener under f
     });
     try {
       const deafJobs: string[] = [];
-      const stop = await subscribeLiveFeed(deaf, { onJobs: (payload) => deafJobs.push(payload), onReload: () => undefined });
+      const stop = await subscribeLiveFeed(deaf, {
+        onJobs: (payload) => deafJobs.push(payload),
+        onReload: () => undefined,
+      });
       await expect.poll(() => deaf.listenerState().mode, { timeout: 5_000 }).toBe('polling');
       const { jobId } = await submitJob(deaf, newJob(chapters[1]));
       await cancelJob(deaf, jobId, 'cm');
