@@ -36,7 +36,7 @@ const feeds = new WeakMap<Database, Promise<Feed>>();
 
 /**
  * The job changes every `/live` stream of this process sends, read from the database by one
- * query every 50 ms shared by every subscriber (ADR 0021): the job_events rows after a cursor
+ * query every 25 ms shared by every subscriber (ADR 0021): the job_events rows after a cursor
  * (every status transition and cancel request, in order) and the running jobs whose progress
  * moved. The few notifications still sent on the jobs channel (new work, cancel requests) only
  * make it read at once. Nothing depends on them: the commit path sends no NOTIFY per row, a
@@ -76,12 +76,21 @@ async function openFeed(db: Database): Promise<Feed> {
   const broadcast = (send: (subscriber: LiveFeedSubscriber) => void) => {
     for (const subscriber of subscribers) send(subscriber);
   };
-  const [start] = await db.query<{ id: number }>('select coalesce(max(id), 0) as id from public.job_events');
-  const cursor = new EventCursor(start.id);
+  // Changes from now on: the cursor starts at the newest event, read when the database answers
+  // (a stream opened while it is unreachable waits for it instead of failing).
+  let cursor: EventCursor | null = null;
+  let failing = false;
+  const startCursor = async () => {
+    const [start] = await db.query<{ id: number }>('select coalesce(max(id), 0) as id from public.job_events');
+    cursor = new EventCursor(start.id);
+    return cursor;
+  };
+  await startCursor().catch(() => {
+    failing = true;
+  });
   // What each running job's progress was last said to be, so a heartbeat (which also moves
   // updated_at) or a re-read inside the window is not announced again.
   const progressSeen = new Map<string, string>();
-  let failing = false;
   let reading = false;
   let readAgain = false;
   let stopped = false;
@@ -95,6 +104,7 @@ async function openFeed(db: Database): Promise<Feed> {
     reading = true;
     readAgain = false;
     try {
+      const current = cursor ?? (await startCursor());
       const rows = await db.query<ChangeRow>(
         `(select 'event' as kind, e.id, e.job_id, e.event, e.to_status as status, j.batch_id,
                  null::integer as output_tokens, null::integer as text_length
@@ -105,7 +115,7 @@ async function openFeed(db: Database): Promise<Feed> {
                  j.progress_output_tokens, length(j.progress_text)
           from public.chapter_content_jobs j
           where j.status = 'running' and j.updated_at > now() - interval '${PROGRESS_WINDOW}')`,
-        [cursor.position],
+        [current.position],
       );
       if (failing) {
         failing = false;
@@ -119,7 +129,7 @@ async function openFeed(db: Database): Promise<Feed> {
       };
       for (const row of rows) {
         if (row.kind === 'event') {
-          if (!cursor.take(Number(row.id))) continue;
+          if (!current.take(Number(row.id))) continue;
           if (row.status !== 'running') progressSeen.delete(row.job_id);
           add(row.event === 'cancel_requested' ? 'cancel_requested' : 'status', {
             id: row.job_id,
@@ -140,7 +150,7 @@ async function openFeed(db: Database): Promise<Feed> {
           });
         }
       }
-      cursor.settle(Date.now());
+      current.settle(Date.now());
       for (const change of changes) {
         const payload = JSON.stringify(change);
         broadcast((subscriber) => subscriber.onJobs(payload));

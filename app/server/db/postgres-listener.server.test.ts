@@ -149,6 +149,24 @@ describe.skipIf(!inject('postgresTemplateUrl'))('the PostgreSQL listener under f
     }
   }, 60_000);
 
+  it('opens a /live feed while the database is unreachable, and delivers once it is back', async () => {
+    proxy = await startTcpProxy(proxyTarget());
+    db = openPostgres({ connectionString: proxy.url(test_.url!), poolSize: 2 });
+    const chapters = await seededChapterIds(test_.db);
+    proxy.cut();
+    const jobs: string[] = [];
+    let reloads = 0;
+    const unsubscribe = await subscribeLiveFeed(db, {
+      onJobs: (payload) => jobs.push(payload),
+      onReload: () => (reloads += 1),
+    });
+    proxy.restore();
+    await expect.poll(() => reloads, { timeout: 5_000 }).toBeGreaterThan(0);
+    const { jobId } = await submitJob(test_.db, newJob(chapters[0]));
+    await expect.poll(() => jobs.some((payload) => payload.includes(jobId)), { timeout: 5_000 }).toBe(true);
+    await unsubscribe();
+  }, 60_000);
+
   it('reports a listener that delivers as listening', async () => {
     const db = await openThroughProxy();
     await db.listen('chaos_channel', () => undefined);
