@@ -11,10 +11,10 @@ export interface LiveJobChange {
 /**
  * Live job and batch changes for a page. With Supabase configured it subscribes to Realtime
  * `postgres_changes` on chapter_content_jobs and batches (RLS decides what the signed-in staff
- * member sees); otherwise to the app's Server-Sent Events (/live, fed by LISTEN/NOTIFY). Which
+ * member sees); otherwise to the app's Server-Sent Events (/live, read from job_events). Which
  * one is configuration; pages only say what interests them. Every change revalidates the page's
  * loaders (coalesced within a frame); after a dropped connection, or when the server says its
- * own LISTEN connection came back (`reload`), it revalidates once more to catch up.
+ * own database connection came back (`reload`), it revalidates once more to catch up.
  */
 export function useLiveJobs(
   options: { interested?: (change: LiveJobChange) => boolean; onChange?: (change: LiveJobChange) => void } = {},

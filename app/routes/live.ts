@@ -8,11 +8,11 @@ import { getRuntime } from '~/server/runtime.server';
 const KEEPALIVE_MS = 15_000;
 
 /**
- * GET /live — Server-Sent Events of job changes, fed by PostgreSQL LISTEN/NOTIFY: the live
- * channel when Supabase Realtime is not configured. Each `jobs` event is a NOTIFY payload
- * ({"event", "jobs": [...]}); a `reload` event says changes may have gone unannounced (the
- * listener reconnected, or it cannot deliver and a poll saw new events). Pages use both only
- * as a nudge to revalidate their loaders.
+ * GET /live — Server-Sent Events of job changes, fed by the process's cursor over job_events
+ * (`subscribeLiveFeed`, ADR 0021): the live channel when Supabase Realtime is not configured.
+ * Each `jobs` event is {"event", "jobs": [...]}, in the order the changes were written; a
+ * `reload` event says changes may have gone unannounced (the database was unreachable for a
+ * while). Pages use both only as a nudge to revalidate their loaders.
  */
 export async function loader({ request }: LoaderFunctionArgs) {
   await requirePermission(request, 'jobs.view');

@@ -62,7 +62,7 @@ export interface JobRow {
   finished_at: Date | null;
 }
 
-function jobJson(job: NewJob) {
+export function jobJson(job: NewJob) {
   return {
     chapter_id: job.chapterId,
     model: job.model,

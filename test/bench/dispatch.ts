@@ -1,12 +1,12 @@
 /**
  * npm run bench:dispatch — from a submit's commit to a warm worker's claim. The submit goes
  * through the same service as the API (job row, then wake-up); the worker is already listening.
- * Latency is measured client-side until the claim's NOTIFY (status running) arrives.
+ * Latency is measured client-side until the worker, having claimed the job, calls the generator
+ * (claims send no NOTIFY since ADR 0021).
  * Target: p95 ≤ 25 ms.
  */
 import type { ChapterGenerator } from '../../app/domain/generation';
 import { DEFAULT_ROUTING_CONFIG, routeRequest } from '../../app/domain/routing';
-import { JOBS_CHANNEL, parseJobsNotification } from '../../app/server/db/port.server';
 import { parseEnv } from '../../app/server/env.server';
 import { silentLogger } from '../../app/server/log.server';
 import { createRuntime } from '../../app/server/runtime.server';
@@ -17,9 +17,13 @@ import { fmt, freshDatabase, manyChapters, percentile } from './support';
 
 const SUBMITS = Number(process.env.BENCH_SUBMITS ?? 300);
 
+/** Called by the worker when it runs a job it claimed. */
+let onGenerate: (at: number) => void = () => undefined;
+
 const instant: ChapterGenerator = {
   name: 'offline',
   async generate() {
+    onGenerate(performance.now());
     return {
       content: '# done',
       stopReason: 'end_turn',
@@ -38,28 +42,19 @@ async function main() {
     generator: instant,
   };
 
-  const waiting = new Map<string, (at: number) => void>();
-  const early = new Map<string, number>();
-  await db.listen(JOBS_CHANNEL, (payload) => {
-    const at = performance.now();
-    for (const job of parseJobsNotification(payload)?.jobs ?? []) {
-      if (job.status !== 'running') continue;
-      const resolve = waiting.get(job.id);
-      if (resolve) resolve(at);
-      else early.set(job.id, at);
-    }
-  });
+  // Submits are sequential, so the one job in flight is the one the generator runs.
+  let claimed: Promise<number>;
 
   const request = new Request('https://switchyard.example/api/content/generate-chapter', { method: 'POST' });
   const latencies: number[] = [];
   for (let i = 0; i < SUBMITS + 20; i += 1) {
     const input = GenerateChapterSchema.parse({ chapter_id: chapters[i % chapters.length] });
     const decision = routeRequest(request, DEFAULT_ROUTING_CONFIG, { chapter: input.chapter_id });
+    claimed = new Promise<number>((resolve) => (onGenerate = resolve));
     const started = performance.now();
     const queued = await queueChapter(runtime, { actor: 'bench', scope: 'bench' }, input, decision);
     if (queued.kind !== 'queued') throw new Error(queued.message);
-    const { jobId } = queued;
-    const claimedAt = early.get(jobId) ?? (await new Promise<number>((resolve) => waiting.set(jobId, resolve)));
+    const claimedAt = await claimed;
     if (i >= 20) latencies.push(claimedAt - started); // the first 20 warm up connections and plans
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

@@ -1,7 +1,7 @@
 /**
  * npm run bench:live — from a job's status change committed in the database to that change in
- * the browser's DOM (Chromium, the Jobs page, live updates over SSE fed by LISTEN/NOTIFY, then
- * the page's loader revalidating). Target: p95 ≤ 100 ms.
+ * the browser's DOM (Chromium, the Jobs page, live updates over SSE fed by the app's cursor over
+ * job_events, then the page's loader revalidating). Target: p95 ≤ 100 ms.
  */
 import { launchChromium } from '../support/chromium';
 
@@ -58,7 +58,9 @@ async function main() {
       latencies.push((await seen) - changedAt);
     }
     latencies.sort((a, b) => a - b);
-    console.log(`bench:live  changes=${CHANGES} (PostgreSQL → NOTIFY → SSE → revalidate → DOM, headless Chromium)`);
+    console.log(
+      `bench:live  changes=${CHANGES} (PostgreSQL → job_events cursor → SSE → revalidate → DOM, headless Chromium)`,
+    );
     console.log(`  p50  ${fmt(percentile(latencies, 50), 0)} ms`);
     console.log(`  p95  ${fmt(percentile(latencies, 95), 0)} ms  (target ≤ 100)`);
     console.log(`  max  ${fmt(latencies[latencies.length - 1], 0)} ms`);

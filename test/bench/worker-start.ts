@@ -1,7 +1,8 @@
 /**
  * npm run bench:worker-start — how long a new worker process takes from its start to its first
  * claim, as on Cloud Run scaling from zero: a job waits in the queue, a fresh process starts, and
- * the clock stops when the claim's NOTIFY (status running) arrives. Each run is a new process
+ * the clock stops when a poll of the job row every 2 ms sees it claimed (claims send no NOTIFY:
+ * ADR 0021). Each run is a new process
  * (the machine's file cache stays warm). Compares the image's compiled worker
  * (dist/worker/main.mjs, `npm run build:worker`) with `npm run worker` (tsx), on Node 22 (the
  * production runtime, from tools/deploy) when it is installed, and on this Node.
@@ -11,7 +12,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import { JOBS_CHANNEL, parseJobsNotification } from '../../app/server/db/port.server';
 import { cancelJob, submitJob } from '../../app/server/queue.server';
 import { freePort } from '../support/app-process';
 import { DEPLOY_TOOLS } from '../support/deploy-tools';
@@ -30,13 +30,9 @@ async function main() {
   execFileSync(process.execPath, ['scripts/build-worker.mjs'], { stdio: 'ignore' });
   const { db, url } = await freshDatabase('switchyard_bench_worker_start', 4);
   const chapters = await manyChapters(db, RUNS * 4);
-  const claimedAt = new Map<string, number>();
-  await db.listen(JOBS_CHANNEL, (payload) => {
-    const note = parseJobsNotification(payload);
-    for (const job of note?.jobs ?? []) {
-      if (job.status === 'running' && !claimedAt.has(job.id)) claimedAt.set(job.id, performance.now());
-    }
-  });
+  const claimed = async (jobId: string) =>
+    (await db.query<{ status: string }>('select status from public.chapter_content_jobs where id = $1', [jobId]))[0]
+      .status !== 'pending';
 
   const variants: Variant[] = [];
   if (existsSync(DEPLOY_TOOLS.node22)) {
@@ -78,11 +74,11 @@ async function main() {
       });
       child.stderr.on('data', (chunk) => (output += chunk));
       const deadline = Date.now() + 20_000;
-      while (!claimedAt.has(jobId)) {
+      while (!(await claimed(jobId))) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${variant.name}: no claim\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
-      claim.push(claimedAt.get(jobId)! - startedAt);
+      claim.push(performance.now() - startedAt);
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;

@@ -66,7 +66,12 @@ export const LISTENER_POLL_INTERVAL_MS = 500;
 /** The NOTIFY channel the queue functions publish job changes on. */
 export const JOBS_CHANNEL = 'switchyard_jobs';
 
-/** A NOTIFY on JOBS_CHANNEL (see supabase/migrations/*_create_queue_functions.sql). */
+/**
+ * A NOTIFY on JOBS_CHANNEL, or a change /live sends. Since ADR 0021 the database notifies only
+ * new claimable work, once per transaction and without ids (`{"event": "status", "jobs":
+ * [{"status": "pending"}]}`), cancel requests of running jobs, and (until record_progress drops
+ * it) progress; /live reads every change from job_events.
+ */
 export interface JobsNotification {
   event: 'status' | 'progress' | 'cancel_requested';
   jobs: { id: string; status: string; batch_id?: string | null; output_tokens?: number }[];

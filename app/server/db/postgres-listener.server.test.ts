@@ -98,15 +98,22 @@ describe.skipIf(!inject('postgresTemplateUrl'))('the PostgreSQL listener under f
     expect(heartbeat.listener.mode).toBe('polling');
   }, 60_000);
 
-  it('tells /live subscribers to reload after a reconnect, and while LISTEN is deaf when jobs change', async () => {
+  it('keeps /live delivering every job change while the LISTEN path is down, and through a deaf one', async () => {
     const db = await openThroughProxy();
-    let reloads = 0;
-    const unsubscribe = await subscribeLiveFeed(db, { onJobs: () => undefined, onReload: () => (reloads += 1) });
+    const chapters = await seededChapterIds(db);
+    const jobs: string[] = [];
+    const unsubscribe = await subscribeLiveFeed(db, {
+      onJobs: (payload) => jobs.push(payload),
+      onReload: () => undefined,
+    });
     await expect.poll(() => db.listenerState().mode, { timeout: 5_000 }).toBe('listen');
     proxy.cut();
     await expect.poll(() => db.listenerState().connection, { timeout: 5_000 }).toBe('reconnecting');
+    // /live reads job_events itself: a job submitted while nothing can be heard is still sent.
+    const { jobId: whileDown } = await submitJob(db, newJob(chapters[0]));
+    await expect.poll(() => jobs.some((payload) => payload.includes(whileDown)), { timeout: 3_000 }).toBe(true);
     proxy.restore();
-    await expect.poll(() => reloads, { timeout: 5_000 }).toBeGreaterThan(0);
+    await expect.poll(() => db.listenerState().connection, { timeout: 5_000 }).toBe('connected');
     await unsubscribe();
 
     const deafProxy = await startTcpProxy({ ...proxyTarget(), dropNotifications: true });
@@ -116,22 +123,48 @@ describe.skipIf(!inject('postgresTemplateUrl'))('the PostgreSQL listener under f
       poolSize: 2,
     });
     try {
-      let deafReloads = 0;
-      const jobs: string[] = [];
+      const deafJobs: string[] = [];
       const stop = await subscribeLiveFeed(deaf, {
-        onJobs: (payload) => jobs.push(payload),
-        onReload: () => (deafReloads += 1),
+        onJobs: (payload) => deafJobs.push(payload),
+        onReload: () => undefined,
       });
       await expect.poll(() => deaf.listenerState().mode, { timeout: 5_000 }).toBe('polling');
-      const chapters = await seededChapterIds(deaf);
-      await submitJob(deaf, newJob(chapters[0]));
-      await expect.poll(() => deafReloads, { timeout: 3_000 }).toBeGreaterThan(0);
-      expect(jobs).toEqual([]);
+      const { jobId } = await submitJob(deaf, newJob(chapters[1]));
+      await cancelJob(deaf, jobId, 'cm');
+      await expect
+        .poll(
+          () =>
+            deafJobs.flatMap((payload) =>
+              (JSON.parse(payload) as { jobs: { id: string; status: string }[] }).jobs
+                .filter((job) => job.id === jobId)
+                .map((job) => job.status),
+            ),
+          { timeout: 3_000 },
+        )
+        .toEqual(['pending', 'cancelled']);
       await stop();
     } finally {
       await deaf.close();
       await deafProxy.close();
     }
+  }, 60_000);
+
+  it('opens a /live feed while the database is unreachable, and delivers once it is back', async () => {
+    proxy = await startTcpProxy(proxyTarget());
+    db = openPostgres({ connectionString: proxy.url(test_.url!), poolSize: 2 });
+    const chapters = await seededChapterIds(test_.db);
+    proxy.cut();
+    const jobs: string[] = [];
+    let reloads = 0;
+    const unsubscribe = await subscribeLiveFeed(db, {
+      onJobs: (payload) => jobs.push(payload),
+      onReload: () => (reloads += 1),
+    });
+    proxy.restore();
+    await expect.poll(() => reloads, { timeout: 5_000 }).toBeGreaterThan(0);
+    const { jobId } = await submitJob(test_.db, newJob(chapters[0]));
+    await expect.poll(() => jobs.some((payload) => payload.includes(jobId)), { timeout: 5_000 }).toBe(true);
+    await unsubscribe();
   }, 60_000);
 
   it('reports a listener that delivers as listening', async () => {

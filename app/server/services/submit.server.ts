@@ -20,6 +20,7 @@ import {
   type NewJob,
 } from '../queue.server';
 import { activeRoutingConfig } from '../routing-config.server';
+import { submitJobBatched } from '../submit-batcher.server';
 import type { Runtime } from '../runtime.server';
 import { assignVariant, liveRollouts, type RolloutAssignment } from './rollout.server';
 
@@ -111,7 +112,7 @@ export async function queueChapter(
   const { key, fingerprint } = idempotency(submitter, input);
   let result;
   try {
-    result = await submitJob(runtime.db, {
+    result = await submitJobBatched(runtime.db, {
       chapterId: input.chapter_id,
       ...jobFields(input, decision, submitter, assignment),
       idempotencyKey: key,
@@ -294,11 +295,15 @@ export async function submitGeneration(
   routed: Request = new Request(`http://switchyard.internal${API_PATH[request.kind]}`, { method: 'POST' }),
 ): Promise<ChapterSubmitResult | BatchSubmitResult> {
   const ids = request.kind === 'chapter' ? [request.input.chapter_id] : request.input.chapter_ids;
-  const chapters = await findChapters(runtime.db, ids);
+  // The three reads at once: one round trip of waiting instead of two (issue 18).
+  const [chapters, active, rollouts] = await Promise.all([
+    findChapters(runtime.db, ids),
+    activeRoutingConfig(runtime),
+    liveRollouts(runtime.db),
+  ]);
   const unknownIds = ids.filter((id) => !chapters.has(id));
   if (unknownIds.length > 0) return unknownChapters(request, unknownIds);
 
-  const [active, rollouts] = await Promise.all([activeRoutingConfig(runtime), liveRollouts(runtime.db)]);
   const routeFor = (keys: { chapter: string; course?: string }) =>
     routeRequest(routed, active.config, { ...keys, user: submitter.actor }, active.version);
   // A live rollout on the decision's rule assigns each chapter a variant; the kill switch overrides it.
