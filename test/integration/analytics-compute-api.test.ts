@@ -65,7 +65,17 @@ describe.each(databaseTargets())('POST /api/analytics/compute on $name', (target
     expect(
       (await app.request('/costs/csv?chart=daily&from=2026-11-01&to=2026-11-29', { cookie: finance })).status,
     ).toBe(200);
-    expect((await app.request('/jobs', { cookie: finance })).status).toBe(200);
+    // The Jobs list shows it among the generations, and alone under its kind.
+    for (const list of ['/jobs', '/jobs?kind=analytics']) {
+      const jobs = await app.request(list, { cookie: finance });
+      expect(jobs.status).toBe(200);
+      const listed = await jobs.text();
+      expect(listed).toContain(`href="/jobs/${body.job_id}"`);
+      expect(listed).toContain('Learning analytics, 2026-11-01 to 2026-11-02');
+    }
+    expect(await (await app.request('/jobs?kind=generation', { cookie: finance })).text()).not.toContain(
+      `href="/jobs/${body.job_id}"`,
+    );
     const [audit] = await test_.db.query<{ actor: string }>(
       `select actor from public.audit_log where action = 'analytics.compute' and target_id = $1`,
       [body.job_id],
