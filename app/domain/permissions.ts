@@ -17,6 +17,7 @@ export const ACTIONS = [
   'jobs.submit',
   'jobs.cancel',
   'jobs.retry',
+  'chapters.revert',
   'routing.view',
   'routing.edit',
   'routing.publish',
@@ -30,7 +31,7 @@ export const ACTIONS = [
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
-const CONTENT: Action[] = ['jobs.view', 'jobs.submit', 'jobs.cancel', 'jobs.retry'];
+const CONTENT: Action[] = ['jobs.view', 'jobs.submit', 'jobs.cancel', 'jobs.retry', 'chapters.revert'];
 const OPS: Action[] = [...CONTENT, 'routing.view', 'routing.edit', 'routing.publish', 'worker.operate'];
 const FINANCE: Action[] = ['jobs.view', 'costs.view', 'costs.export', 'analytics.compute', 'budgets.edit'];
 
