@@ -115,8 +115,11 @@ describe.each(databaseTargets())('chapter revert on $name', (target) => {
   });
 
   it('lets the next generation follow the revert with the next version number', async () => {
-    await generate('# Third take');
+    const jobId = await generate('# Third take');
     expect(await current()).toEqual({ content: '# Third take', content_version: 4 });
+    // The Job page leads to the chapter's versions, where the revert is.
+    const jobPage = await app.request(`/jobs/${jobId}`, { cookie: contentManager.cookie });
+    expect(await jobPage.text()).toContain(`href="/chapters/${chapterId}"`);
     const versions = await test_.db.query<{ version: number }>(
       'select version from public.chapter_versions where chapter_id = $1 order by version',
       [chapterId],
