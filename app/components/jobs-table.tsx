@@ -1,6 +1,7 @@
 import { Link } from '@remix-run/react';
 import type { ReactNode } from 'react';
 
+import type { JobKind } from '~/domain/job-kinds';
 import type { JobStatus } from '~/domain/job-status';
 import { paths } from '~/paths';
 
@@ -10,9 +11,12 @@ import { StatusBadge } from './status-badge';
 
 export interface JobsTableRow {
   id: string;
+  /** Shown in a Kind column when the table has `showKind`; generation when absent. */
+  kind?: JobKind;
   status: JobStatus;
+  /** A generation's chapter; an analytics job's title (its range). */
   chapterTitle: string;
-  courseTitle: string;
+  courseTitle: string | null;
   destination: string;
   model: string;
   generator: string | null;
@@ -27,11 +31,13 @@ export interface JobsTableRow {
 
 /**
  * The jobs table: one row per job, with a checkbox per row when `selected` is given (for bulk
- * cancel and retry). Rows link to the job's detail page.
+ * cancel and retry), and a Kind column with `showKind` (the Jobs page lists every kind). Rows
+ * link to the job's detail page.
  */
 export function JobsTable(props: {
   jobs: JobsTableRow[];
   caption: string;
+  showKind?: boolean;
   selected?: ReadonlySet<string>;
   onToggle?: (id: string) => void;
   onToggleAll?: (select: boolean) => void;
@@ -59,7 +65,8 @@ export function JobsTable(props: {
             </th>
           ) : null}
           <th scope="col">Status</th>
-          <th scope="col">Chapter</th>
+          {props.showKind ? <th scope="col">Kind</th> : null}
+          <th scope="col">{props.showKind ? 'Chapter or job' : 'Chapter'}</th>
           <th scope="col">Course</th>
           <th scope="col">Destination</th>
           <th scope="col">Model</th>
@@ -90,22 +97,27 @@ export function JobsTable(props: {
               <StatusBadge status={job.status} />
               {job.cancelRequested && job.status === 'running' ? <span className="tag">stopping</span> : null}
             </td>
+            {props.showKind ? <td>{job.kind ?? 'generation'}</td> : null}
             <td>
               <Link to={paths.job(job.id)}>{job.chapterTitle}</Link>
             </td>
-            <td>{job.courseTitle}</td>
+            <td>{job.courseTitle ?? '—'}</td>
             <td>{job.destination}</td>
             <td>
               {job.model}
               {job.generator === 'offline' ? <span className="tag">offline</span> : null}
             </td>
             <td>
-              <Progress
-                value={job.progressOutputTokens}
-                max={job.maxTokens}
-                done={job.status === 'succeeded'}
-                label={`Progress of ${job.chapterTitle}`}
-              />
+              {job.kind === 'analytics' ? (
+                <span className="hint">{job.status === 'succeeded' ? 'result stored' : '—'}</span>
+              ) : (
+                <Progress
+                  value={job.progressOutputTokens}
+                  max={job.maxTokens}
+                  done={job.status === 'succeeded'}
+                  label={`Progress of ${job.chapterTitle}`}
+                />
+              )}
             </td>
             <td>
               {job.attempts} / {job.maxAttempts}

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 
 import { calendarDate, int4, int4Text, isoTimestamp, safeText } from './input';
+import { JOB_KINDS } from './job-kinds';
 import { DESTINATIONS, JOB_STATUSES } from './job-status';
 
 const optional = <T extends z.ZodTypeAny>(schema: T) =>
@@ -20,6 +21,7 @@ const cursor = z.string().refine(
 );
 
 export const JobFiltersSchema = z.object({
+  kind: optional(z.enum(JOB_KINDS, { message: `must be one of ${JOB_KINDS.join(', ')}` })),
   status: optional(z.enum(JOB_STATUSES, { message: `must be one of ${JOB_STATUSES.join(', ')}` })),
   destination: optional(z.enum(DESTINATIONS, { message: `must be one of ${DESTINATIONS.join(', ')}` })),
   batch: optional(z.uuid({ message: 'must be a batch id (a UUID)' })),

@@ -2,12 +2,13 @@ import { ACTIONS, can, ROLES, type Action, type Role } from './permissions';
 
 describe('can(role, action)', () => {
   const expected: Record<Role, Action[]> = {
-    content_manager: ['jobs.view', 'jobs.submit', 'jobs.cancel', 'jobs.retry'],
+    content_manager: ['jobs.view', 'jobs.submit', 'jobs.cancel', 'jobs.retry', 'chapters.revert'],
     ops: [
       'jobs.view',
       'jobs.submit',
       'jobs.cancel',
       'jobs.retry',
+      'chapters.revert',
       'routing.view',
       'routing.edit',
       'routing.publish',

@@ -17,6 +17,7 @@ export const ACTIONS = [
   'jobs.submit',
   'jobs.cancel',
   'jobs.retry',
+  'chapters.revert',
   'routing.view',
   'routing.edit',
   'routing.publish',
@@ -30,7 +31,7 @@ export const ACTIONS = [
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
-const CONTENT: Action[] = ['jobs.view', 'jobs.submit', 'jobs.cancel', 'jobs.retry'];
+const CONTENT: Action[] = ['jobs.view', 'jobs.submit', 'jobs.cancel', 'jobs.retry', 'chapters.revert'];
 const OPS: Action[] = [...CONTENT, 'routing.view', 'routing.edit', 'routing.publish', 'worker.operate'];
 const FINANCE: Action[] = ['jobs.view', 'costs.view', 'costs.export', 'analytics.compute', 'budgets.edit'];
 
@@ -46,5 +47,13 @@ export function can(role: Role, action: Action): boolean {
 }
 
 /** What an API token may be allowed to do, and the permission each scope stands for. */
-export const TOKEN_SCOPES = ['submit', 'read', 'cancel'] as const;
+export const TOKEN_SCOPES = ['submit', 'read', 'cancel', 'analytics'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/** What each scope lets a program do, as Admin → API tokens describes it. */
+export const TOKEN_SCOPE_LABELS: Record<TokenScope, string> = {
+  submit: 'queue and retry chapter generations',
+  read: 'follow jobs and read chapters',
+  cancel: 'cancel jobs',
+  analytics: 'queue learning analytics (POST /api/analytics/compute)',
+};

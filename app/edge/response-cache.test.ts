@@ -54,4 +54,23 @@ describe('the in-process shared cache', () => {
     expect(cache.size).toBe(0);
     expect(parseSharedCacheControl('max-age=60')).toBeNull();
   });
+
+  it('answers a fresh entry by URL and Vary headers without a Request (the fast path), and nothing else', async () => {
+    const cache = createResponseCache({ now: () => clock });
+    const header = (auth: string) => (name: string) => (name === 'authorization' ? auth : null);
+    expect(cache.fresh('http://app.test/thing', header('one'))).toBeNull();
+    await cache.handle(get('one'), origin('s-maxage=10, stale-while-revalidate=20'));
+    const hit = cache.fresh('http://app.test/thing', header('one'));
+    expect([hit?.status, new TextDecoder().decode(hit?.body)]).toEqual([200, 'answer 1']);
+    expect(new Headers(hit?.headers).get(CACHE_STATUS_HEADER)).toBe('HIT');
+    expect(new Headers(hit?.headers).has('vercel-cache-tag')).toBe(false);
+    expect(cache.fresh('http://app.test/thing', header('two'))).toBeNull();
+    cache.invalidate(['a']);
+    expect(cache.fresh('http://app.test/thing', header('one'))).toBeNull();
+    await cache.handle(get('one'), origin('s-maxage=10'));
+    await cache.settled();
+    expect(cache.fresh('http://app.test/thing', header('one'))).not.toBeNull();
+    clock = 10_000;
+    expect(cache.fresh('http://app.test/thing', header('one'))).toBeNull();
+  });
 });

@@ -44,8 +44,17 @@ export function createResponseCache(options: { now?: () => number; maxEntries?: 
   const varyByPath = new Map<string, string[]>();
   const pending = new Set<Promise<unknown>>();
 
-  const keyOf = (request: Request, vary: string[]) =>
-    [request.url, ...vary.map((name) => `${name}:${request.headers.get(name) ?? ''}`)].join('\n');
+  /** The key of a request: its normalised URL and the values of the headers its answer varies by. */
+  const keyOf = (url: string, header: (name: string) => string | null, vary: string[]) =>
+    [url, ...vary.map((name) => `${name}:${header(name) ?? ''}`)].join('\n');
+
+  const lookup = (url: URL, header: (name: string) => string | null) => {
+    const vary = varyByPath.get(url.pathname);
+    const key = vary ? keyOf(url.href, header, vary) : null;
+    return { key, entry: key ? entries.get(key) : undefined };
+  };
+
+  const isFresh = (entry: Entry) => !entry.invalidated && now() - entry.storedAt < entry.maxAgeMs;
 
   const answer = (entry: Entry, status: CacheStatus) => {
     const headers = new Headers(entry.headers);
@@ -83,7 +92,10 @@ export function createResponseCache(options: { now?: () => number; maxEntries?: 
       invalidated: false,
       revalidating: false,
     };
-    entries.set(keyOf(request, vary), entry);
+    entries.set(
+      keyOf(request.url, (name) => request.headers.get(name), vary),
+      entry,
+    );
     return answer(entry, 'MISS');
   }
 
@@ -91,12 +103,10 @@ export function createResponseCache(options: { now?: () => number; maxEntries?: 
     /** Answers a GET or HEAD from the cache where it may, else through `next` (storing what it may). */
     async handle(request: Request, next: (request: Request) => Promise<Response>): Promise<Response> {
       if (request.method !== 'GET' && request.method !== 'HEAD') return next(request);
-      const vary = varyByPath.get(new URL(request.url).pathname);
-      const key = vary ? keyOf(request, vary) : null;
-      const entry = key ? entries.get(key) : undefined;
+      const { key, entry } = lookup(new URL(request.url), (name) => request.headers.get(name));
       if (entry) {
         const age = now() - entry.storedAt;
-        if (!entry.invalidated && age < entry.maxAgeMs) return answer(entry, 'HIT');
+        if (isFresh(entry)) return answer(entry, 'HIT');
         if (age < entry.maxAgeMs + entry.swrMs || entry.invalidated) {
           if (!entry.revalidating) {
             entry.revalidating = true;
@@ -111,6 +121,27 @@ export function createResponseCache(options: { now?: () => number; maxEntries?: 
         entries.delete(key!);
       }
       return store(request, await next(request));
+    },
+    /**
+     * A fresh entry for a GET of `url` (a HIT), as plain values, or null: the server's fast path,
+     * which then need not build a Request nor a Response for the commonest answer. A stale or
+     * missing entry goes through `handle`.
+     */
+    fresh(
+      url: string,
+      header: (name: string) => string | null,
+    ): { status: number; headers: [string, string][]; body: Uint8Array } | null {
+      const { entry } = lookup(new URL(url), header);
+      if (!entry || !isFresh(entry)) return null;
+      return {
+        status: entry.status,
+        headers: [
+          ...entry.headers,
+          [CACHE_STATUS_HEADER, 'HIT'],
+          ['age', String(Math.floor((now() - entry.storedAt) / 1000))],
+        ],
+        body: new Uint8Array(entry.body),
+      };
     },
     /** Marks every entry carrying one of `tags` stale (served once more while it revalidates). */
     invalidate(tags: readonly string[]): number {

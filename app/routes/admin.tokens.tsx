@@ -3,7 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-
 import { z } from 'zod';
 
 import { Age } from '~/components/clock';
-import { TOKEN_SCOPES } from '~/domain/permissions';
+import { TOKEN_SCOPE_LABELS, TOKEN_SCOPES } from '~/domain/permissions';
 import { paths } from '~/paths';
 import { createApiToken, listApiTokens, revokeApiToken } from '~/server/auth/api-tokens.server';
 import { requirePermission } from '~/server/auth/auth.server';
@@ -149,7 +149,13 @@ export default function ApiTokensPage() {
             <legend>Scopes</legend>
             {TOKEN_SCOPES.map((scope) => (
               <label key={scope}>
-                <input type="checkbox" name="scopes" value={scope} defaultChecked={scope !== 'cancel'} /> {scope}
+                <input
+                  type="checkbox"
+                  name="scopes"
+                  value={scope}
+                  defaultChecked={scope === 'submit' || scope === 'read'}
+                />{' '}
+                {scope} <span className="hint">({TOKEN_SCOPE_LABELS[scope]})</span>
               </label>
             ))}
           </fieldset>

@@ -79,6 +79,12 @@ export default function JobPage() {
               · <Link to={paths.batch(job.batch_id)}>its batch</Link>
             </>
           ) : null}
+          {job.chapter_id ? (
+            <>
+              {' '}
+              · <Link to={paths.chapter(job.chapter_id)}>the chapter and its versions (revert)</Link>
+            </>
+          ) : null}
         </p>
       </header>
       <Toast result={result} />

@@ -16,6 +16,7 @@ import { EmptyState } from '~/components/empty-state';
 import { JobsTable } from '~/components/jobs-table';
 import { useLiveJobs } from '~/components/use-live-jobs';
 import { filtersToSearch, parseJobFilters } from '~/domain/job-filters';
+import { JOB_KINDS } from '~/domain/job-kinds';
 import { DESTINATIONS, JOB_STATUSES } from '~/domain/job-status';
 import { can } from '~/domain/permissions';
 import { knownModels } from '~/domain/prices';
@@ -93,7 +94,7 @@ export default function JobsPage() {
       <header className="page-header">
         <h1>Jobs</h1>
         <p className="lede">
-          Every chapter generation, newest first, updating live.{' '}
+          Every job, chapter generations and learning analytics, newest first, updating live.{' '}
           {maySubmit ? <Link to={paths.submit()}>Queue chapters →</Link> : null}
         </p>
       </header>
@@ -108,6 +109,15 @@ export default function JobsPage() {
           <label>
             Search chapter
             <input type="search" name="q" defaultValue={filters.q ?? ''} placeholder="title contains…" />
+          </label>
+          <label>
+            Kind
+            <select name="kind" defaultValue={filters.kind ?? ''}>
+              <option value="">any</option>
+              {JOB_KINDS.map((kind) => (
+                <option key={kind}>{kind}</option>
+              ))}
+            </select>
           </label>
           <label>
             Status
@@ -221,6 +231,7 @@ export default function JobsPage() {
           <JobsTable
             jobs={jobs}
             caption="Jobs"
+            showKind
             selected={mayAct ? selected : undefined}
             onToggle={(id) =>
               setSelected((current) => {

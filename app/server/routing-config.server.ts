@@ -14,25 +14,58 @@ export interface ActiveRoutingConfig {
   readError?: string;
 }
 
+const DEFAULT_ACTIVE: ActiveRoutingConfig = {
+  config: DEFAULT_ROUTING_CONFIG,
+  version: 0,
+  source: 'default',
+  publishedAt: null,
+};
+
 const CACHE_MS = 1000;
-const cache = new WeakMap<Database, { value: ActiveRoutingConfig; at: number }>();
+/**
+ * Past CACHE_MS the last value is still served, for at most this long, while one read refreshes
+ * it. Measured (bench:edge, 50 concurrent progress POSTs on a 20-connection pool): when every
+ * request that found the value expired read it again, those reads queued behind the pool and
+ * cost the route tens of milliseconds each second.
+ */
+const STALE_MS = 5000;
+interface Cached {
+  value: ActiveRoutingConfig;
+  at: number;
+  refreshing: Promise<ActiveRoutingConfig> | null;
+}
+const cache = new WeakMap<Database, Cached>();
 const log = createLogger({ component: 'router' });
 
 /**
  * The routing config the router serves: read from Edge Config when it is configured, else the
  * latest version published in the database; when Edge Config cannot be read, the database's
  * last published version (last known good), and the failure is logged. Kept for a second per
- * process: a publish is visible here within a second of Edge Config serving it.
+ * process, then refreshed by one read while the others are answered with the value it
+ * replaces: a publish is visible here about a second after Edge Config serves it.
  */
 export async function activeRoutingConfig(runtime: {
   db: Database;
   edgeConfig: EdgeConfigStore | null;
 }): Promise<ActiveRoutingConfig> {
   const hit = cache.get(runtime.db);
-  if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
-  const value = await readActive(runtime);
-  cache.set(runtime.db, { value, at: Date.now() });
-  return value;
+  const age = hit ? Date.now() - hit.at : Infinity;
+  if (hit && age < CACHE_MS) return hit.value;
+  if (hit?.refreshing) return age < STALE_MS ? hit.value : hit.refreshing;
+  const entry: Cached = hit ?? { value: DEFAULT_ACTIVE, at: 0, refreshing: null };
+  const refreshing = readActive(runtime)
+    .then((value) => {
+      if (cache.get(runtime.db) === entry) Object.assign(entry, { value, at: Date.now() });
+      return value;
+    })
+    .finally(() => (entry.refreshing = null));
+  // Callers answered with the last value do not await this read; its failure is only logged.
+  refreshing.catch((error: Error) =>
+    log.warn('the routing config could not be read; the last one read is served', { error: error.message }),
+  );
+  entry.refreshing = refreshing;
+  if (!hit) cache.set(runtime.db, entry);
+  return hit && age < STALE_MS ? hit.value : refreshing;
 }
 
 export function forgetActiveRoutingConfig(db: Database): void {
@@ -66,7 +99,7 @@ export async function latestPublished(db: Queryable): Promise<ActiveRoutingConfi
   const [row] = await db.query<{ version: number; config: unknown; published_at: Date }>(
     'select version, config, published_at from public.control_config_versions where published_at is not null order by published_at desc, version desc limit 1',
   );
-  if (!row) return { config: DEFAULT_ROUTING_CONFIG, version: 0, source: 'default', publishedAt: null };
+  if (!row) return DEFAULT_ACTIVE;
   return {
     config: RoutingConfigSchema.parse(row.config),
     version: row.version,

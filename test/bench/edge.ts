@@ -2,8 +2,14 @@
  * npm run bench:edge — the learner edge routes against the running app (the production build
  * served by server.ts, with its in-process response cache) on PostgreSQL, 50 concurrent
  * connections each: a cached profile GET (each learner's first read fills the cache) and a
- * progress POST (a new client_event_id every time). Prints latency percentiles.
+ * progress POST (a new client_event_id every time), each after an unmeasured warm-up of the same
+ * load. Prints latency percentiles.
  * Goals: p99 ≤ 15 ms for the cached profile GET, ≤ 25 ms for the progress POST.
+ *
+ * The machine is shared and noisy, so each load also runs, in the same run and right before,
+ * against a bare `node:http` + `pg` server doing the same SQL (`bare-edge-server.ts`, in its own
+ * process like the app), and the app's ratio to it is printed: the ratio is the figure to
+ * compare between runs, the absolute one only on a quiet machine.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -11,26 +17,75 @@ import autocannon from 'autocannon';
 
 import { parseEnv } from '../../app/server/env.server';
 import { issueLocalLearnerToken } from '../../app/server/learner-api.server';
-import { startApp } from '../support/app-process';
+import { runEntry, startApp } from '../support/app-process';
 import { fmt, freshDatabase, manyChapters } from './support';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** Each load first runs this long unmeasured (connections opened, code compiled, pools full). */
+const WARM_UP_SECONDS = 2;
+const POOL_SIZE = 20;
 const LEARNERS = 200;
 const LEARNER_JWT_SECRET = 'bench-edge-learner-secret-of-32-chars!!';
 
 type Latency = Record<string, number>;
 
-function report(name: string, result: autocannon.Result, goal: number) {
+interface Figures {
+  total: number;
+  ok: number;
+  other: number;
+  errors: number;
+  throughput: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+function figures(result: autocannon.Result): Figures {
   const latency = result.latency as unknown as Latency;
+  return {
+    total: result.requests.total,
+    ok: result['2xx'],
+    other: result.non2xx,
+    errors: result.errors,
+    throughput: result.requests.average,
+    p50: latency.p50,
+    p90: latency.p90,
+    p99: latency.p99,
+    max: latency.max,
+  };
+}
+
+function report(name: string, app: Figures, bare: Figures, goal: number) {
+  const line = (label: string, f: Figures) =>
+    console.log(
+      `    ${label.padEnd(9)} ${fmt(f.throughput, 0).padStart(6)} req/s  p50 ${fmt(f.p50, 1).padStart(6)}  p90 ${fmt(f.p90, 1).padStart(6)}  p99 ${fmt(f.p99, 1).padStart(6)}  max ${fmt(f.max, 0).padStart(5)} ms  (${f.total} requests, ${f.ok} 2xx, ${f.other} other, ${f.errors} errors)`,
+    );
   console.log(`  ${name}`);
+  line('baseline', bare);
+  line('app', app);
   console.log(
-    `    requests      ${result.requests.total} (${result['2xx']} answered 2xx, ${result.non2xx} other, ${result.errors} errors), ${fmt(result.requests.average, 0)} req/s`,
+    `    app/baseline: throughput ${fmt(app.throughput / bare.throughput)}×, p50 ${fmt(app.p50 / bare.p50)}×, p99 ${fmt(app.p99 / bare.p99)}×;  app p99 ${fmt(app.p99, 1)} ms against the goal of ${goal} ms (${fmt(app.p99 / goal)}× the goal)`,
   );
-  console.log(`    latency p50   ${fmt(latency.p50)} ms`);
-  console.log(`    latency p90   ${fmt(latency.p90)} ms`);
-  console.log(`    latency p99   ${fmt(latency.p99)} ms  (goal ≤ ${goal}; ${fmt(latency.p99 / goal)}× the goal)`);
-  console.log(`    latency max   ${fmt(latency.max)} ms`);
+}
+
+/** Starts the bare baseline server as its own process and waits until it listens. */
+async function startBare(env: Record<string, string>) {
+  const { child, output, exited } = runEntry('test/bench/bare-edge-server.ts', env);
+  const deadline = Date.now() + 60_000;
+  let match: RegExpMatchArray | null;
+  while (!(match = /listening on (\S+)/.exec(output()))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`baseline did not start:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: match[1],
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 async function main() {
@@ -45,64 +100,84 @@ async function main() {
   const app = await startApp({
     DATABASE_URL: url,
     EMBEDDED_WORKER: 'false',
-    DATABASE_POOL_SIZE: '20',
+    DATABASE_POOL_SIZE: String(POOL_SIZE),
     LEARNER_JWT_SECRET,
     // The bench measures the path, not the limiter: every learner sends far more than a client would.
     LEARNER_RATE_LIMIT_PER_MINUTE: '100000',
   });
-  try {
-    let i = 0;
+  const bare = await startBare({ DATABASE_URL: url, DATABASE_POOL_SIZE: String(POOL_SIZE) });
+
+  const profileLoad = async (base: string) => {
     // Fill the cache: each learner's first read is a miss.
     await Promise.all(
-      tokens.map((token) => fetch(`${app.url}/api/user/profile`, { headers: { authorization: `Bearer ${token}` } })),
+      tokens.map((token) => fetch(`${base}/api/user/profile`, { headers: { authorization: `Bearer ${token}` } })),
     );
-    const profile = await autocannon({
-      url: `${app.url}/api/user/profile`,
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      requests: [
-        {
-          setupRequest: (request) => ({
-            ...request,
-            headers: { ...request.headers, authorization: `Bearer ${tokens[i++ % tokens.length]}` },
-          }),
-        },
-      ],
-    });
-    let n = 0;
-    const progress = await autocannon({
-      url: `${app.url}/api/progress/update`,
-      method: 'POST',
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      requests: [
-        {
-          setupRequest: (request) => {
-            n += 1;
-            return {
+    let i = 0;
+    const load = (duration: number) =>
+      autocannon({
+        url: `${base}/api/user/profile`,
+        connections: CONNECTIONS,
+        duration,
+        requests: [
+          {
+            setupRequest: (request) => ({
               ...request,
-              headers: {
-                ...request.headers,
-                'content-type': 'application/json',
-                authorization: `Bearer ${tokens[n % tokens.length]}`,
-              },
-              body: JSON.stringify({
-                client_event_id: `bench-${n}`,
-                chapter_id: chapters[n % chapters.length],
-                percent: n % 101,
-                time_spent_seconds: 5,
-              }),
-            };
+              headers: { ...request.headers, authorization: `Bearer ${tokens[i++ % tokens.length]}` },
+            }),
           },
-        },
-      ],
-    });
+        ],
+      });
+    await load(WARM_UP_SECONDS);
+    return figures(await load(SECONDS));
+  };
+
+  const progressLoad = async (base: string, eventPrefix: string) => {
+    let n = 0;
+    const load = (duration: number) =>
+      autocannon({
+        url: `${base}/api/progress/update`,
+        method: 'POST',
+        connections: CONNECTIONS,
+        duration,
+        requests: [
+          {
+            setupRequest: (request) => {
+              n += 1;
+              return {
+                ...request,
+                headers: {
+                  ...request.headers,
+                  'content-type': 'application/json',
+                  authorization: `Bearer ${tokens[n % tokens.length]}`,
+                },
+                body: JSON.stringify({
+                  client_event_id: `${eventPrefix}-${n}`,
+                  chapter_id: chapters[n % chapters.length],
+                  percent: n % 101,
+                  time_spent_seconds: 5,
+                }),
+              };
+            },
+          },
+        ],
+      });
+    await load(WARM_UP_SECONDS);
+    return figures(await load(SECONDS));
+  };
+
+  try {
+    const bareProfile = await profileLoad(bare.url);
+    const appProfile = await profileLoad(app.url);
+    const bareProgress = await progressLoad(bare.url, 'bare');
+    const appProgress = await progressLoad(app.url, 'app');
     console.log(
-      `bench:edge  connections=${CONNECTIONS} duration=${SECONDS}s each  (app on PostgreSQL, ${LEARNERS} learners)`,
+      `bench:edge  connections=${CONNECTIONS} duration=${SECONDS}s each, pool ${POOL_SIZE}, PostgreSQL, ${LEARNERS} learners (a shared, noisy machine: compare ratios between runs)`,
     );
-    report('GET /api/user/profile (cached)', profile, 15);
-    report('POST /api/progress/update', progress, 25);
+    console.log('  baseline: bare node:http + pg in its own process, same SQL functions, no framework or checks');
+    report('GET /api/user/profile (cached)', appProfile, bareProfile, 15);
+    report('POST /api/progress/update', appProgress, bareProgress, 25);
   } finally {
+    await bare.stop();
     await app.stop();
   }
 }

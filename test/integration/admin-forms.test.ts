@@ -71,4 +71,20 @@ describe.each(databaseTargets())('the Admin forms on $name', (target) => {
     expect(confirmed.status).toBe(200);
     expect(await revoked()).not.toBeNull();
   });
+
+  it('offers the analytics scope (unchecked) and creates a token with it', async () => {
+    const admin = await app.staffSession('admin', 'admin-scopes@example.com');
+    const page = await (await app.request('/admin/tokens', { cookie: admin.cookie })).text();
+    expect(page).toMatch(/<input type="checkbox" name="scopes" value="analytics"\/>/);
+    const created = await app.request('/admin/tokens', {
+      method: 'POST',
+      cookie: admin.cookie,
+      body: app.form({ name: 'Nightly report', scopes: ['analytics'] }),
+    });
+    expect(created.status).toBe(200);
+    const [row] = await test_.db.query<{ scopes: string[] }>(
+      `select scopes from public.api_tokens where name = 'Nightly report'`,
+    );
+    expect(row.scopes).toEqual(['analytics']);
+  });
 });

@@ -65,7 +65,17 @@ describe.each(databaseTargets())('POST /api/analytics/compute on $name', (target
     expect(
       (await app.request('/costs/csv?chart=daily&from=2026-11-01&to=2026-11-29', { cookie: finance })).status,
     ).toBe(200);
-    expect((await app.request('/jobs', { cookie: finance })).status).toBe(200);
+    // The Jobs list shows it among the generations, and alone under its kind.
+    for (const list of ['/jobs', '/jobs?kind=analytics']) {
+      const jobs = await app.request(list, { cookie: finance });
+      expect(jobs.status).toBe(200);
+      const listed = await jobs.text();
+      expect(listed).toContain(`href="/jobs/${body.job_id}"`);
+      expect(listed).toContain('Learning analytics, 2026-11-01 to 2026-11-02');
+    }
+    expect(await (await app.request('/jobs?kind=generation', { cookie: finance })).text()).not.toContain(
+      `href="/jobs/${body.job_id}"`,
+    );
     const [audit] = await test_.db.query<{ actor: string }>(
       `select actor from public.audit_log where action = 'analytics.compute' and target_id = $1`,
       [body.job_id],
@@ -109,7 +119,7 @@ describe.each(databaseTargets())('POST /api/analytics/compute on $name', (target
     expect(after).toBe(before);
   });
 
-  it('refuses content managers and ops (403), a caller without a session (401), and API tokens (403)', async () => {
+  it('refuses content managers and ops (403), a caller without a session (401), and API tokens without the analytics scope (403)', async () => {
     for (const role of ['content_manager', 'ops'] as const) {
       const { cookie } = await app.staffSession(role);
       const response = await post({ from: '2026-11-01', to: '2026-11-02' }, { cookie });
@@ -125,7 +135,7 @@ describe.each(databaseTargets())('POST /api/analytics/compute on $name', (target
     const { token } = await createApiToken(
       test_.db,
       { id: admin.id, email: admin.email, displayName: 'a', role: 'admin' },
-      { name: 'all scopes', scopes: ['submit', 'read', 'cancel'] },
+      { name: 'generation scopes', scopes: ['submit', 'read', 'cancel'] },
     );
     const byToken = await app.request('/api/analytics/compute', {
       method: 'POST',
@@ -133,6 +143,48 @@ describe.each(databaseTargets())('POST /api/analytics/compute on $name', (target
       body: JSON.stringify({ from: '2026-11-01', to: '2026-11-02' }),
     });
     expect(byToken.status).toBe(403);
+    expect(((await byToken.json()) as { error: { message: string } }).error.message).toContain('"analytics" scope');
     expect((await app.request('/api/analytics/compute', { cookie: finance })).status).toBe(405);
+  });
+
+  it('queues analytics for an API token with the analytics scope, audited under the token, and nothing more', async () => {
+    const admin = await app.staffSession('admin', 'admin-analytics-token@example.com');
+    const { token } = await createApiToken(
+      test_.db,
+      { id: admin.id, email: admin.email, displayName: 'a', role: 'admin' },
+      { name: 'nightly report', scopes: ['analytics'] },
+    );
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+    const queued = await app.request('/api/analytics/compute', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ from: '2026-10-01', to: '2026-10-31' }),
+    });
+    expect(queued.status).toBe(202);
+    const body = (await queued.json()) as { job_id: string; kind: string };
+    expect(body.kind).toBe('analytics');
+    const [audit] = await test_.db.query<{ actor: string }>(
+      `select actor from public.audit_log where action = 'analytics.compute' and target_id = $1`,
+      [body.job_id],
+    );
+    expect(audit.actor).toBe('token:nightly report');
+    // The scope is only analytics: it cannot queue a generation nor read jobs.
+    const chapter = (await test_.db.query<{ id: string }>('select id from public.chapters limit 1'))[0].id;
+    const generation = await app.request('/api/content/generate-chapter', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ chapter_id: chapter }),
+    });
+    expect(generation.status).toBe(403);
+    expect((await app.request(`/api/jobs/${body.job_id}`, { headers })).status).toBe(403);
+  });
+
+  it('is refused by the database for a scope it does not know', async () => {
+    await expect(
+      test_.db.query(
+        `insert into public.api_tokens (name, token_hash, token_prefix, scopes, created_by)
+         select 'bad', 'hash-of-bad', 'sy_bad', array['everything'], id from public.staff limit 1`,
+      ),
+    ).rejects.toThrow(/api_tokens_scopes_check/);
   });
 });

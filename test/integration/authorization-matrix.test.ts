@@ -44,6 +44,13 @@ export const ROUTES: RouteCase[] = [
   { name: 'batches page', method: 'GET', path: () => '/batches', allowed: ALL },
   { name: 'worker page', method: 'GET', path: () => '/worker', allowed: ALL },
   { name: 'chapter page', method: 'GET', path: (ctx) => `/chapters/${ctx.chapters[0]}`, allowed: ALL },
+  {
+    name: 'revert a chapter',
+    method: 'POST',
+    path: (ctx) => `/chapters/${ctx.chapters[0]}`,
+    body: () => form({ intent: 'revert', version: '1' }),
+    allowed: SUBMITTERS,
+  },
   { name: 'costs page', method: 'GET', path: () => '/costs', allowed: ['finance', 'admin'] },
   { name: 'routing page', method: 'GET', path: () => '/routing', allowed: ['ops', 'admin'] },
   { name: 'staff admin page', method: 'GET', path: () => '/admin/staff', allowed: ['admin'] },

@@ -1,5 +1,5 @@
 import { presentJobList } from '../../app/server/presenters/job-list.server';
-import { submitJob } from '../../app/server/queue.server';
+import { submitAnalyticsJob, submitJob } from '../../app/server/queue.server';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { newJob, seededChapterIds } from '../support/fixtures';
 
@@ -39,5 +39,34 @@ describe.each(databaseTargets())('the Jobs list pages both ways on $name', (targ
     const backToFirst = await presentJobList(test_.db, { before: backToSecond.prevCursor! }, 2);
     expect(idsOf(backToFirst)).toEqual(ids.slice(0, 2));
     expect(backToFirst.prevCursor).toBeNull();
+  });
+
+  it('lists analytics jobs beside generations, titled by their range, and filters by kind', async () => {
+    const { jobId: analyticsId } = await submitAnalyticsJob(test_.db, {
+      from: '2026-11-01',
+      to: '2026-11-28',
+      createdBy: 'finance@example.com',
+      idempotencyKey: null,
+    });
+    const { jobId: generationId } = await submitJob(test_.db, newJob(chapter));
+
+    const all = await presentJobList(test_.db, {}, 50);
+    const analytics = all.jobs.find((job) => job.id === analyticsId);
+    expect(analytics).toMatchObject({
+      kind: 'analytics',
+      chapterId: null,
+      chapterTitle: 'Learning analytics, 2026-11-01 to 2026-11-28',
+      courseTitle: null,
+      status: 'pending',
+    });
+    expect(all.jobs.find((job) => job.id === generationId)).toMatchObject({ kind: 'generation', chapterId: chapter });
+
+    const onlyAnalytics = await presentJobList(test_.db, { kind: 'analytics' }, 50);
+    expect(onlyAnalytics.jobs.map((job) => job.id)).toEqual([analyticsId]);
+    const onlyGenerations = await presentJobList(test_.db, { kind: 'generation' }, 50);
+    expect(onlyGenerations.jobs.map((job) => job.id)).toContain(generationId);
+    expect(onlyGenerations.jobs.every((job) => job.kind === 'generation')).toBe(true);
+    // A chapter-title search finds chapters' jobs only.
+    expect((await presentJobList(test_.db, { q: 'Learning analytics' }, 50)).jobs).toEqual([]);
   });
 });

@@ -102,6 +102,7 @@ const SCOPE_FOR: Partial<Record<Action, TokenScope>> = {
   'jobs.submit': 'submit',
   'jobs.retry': 'submit',
   'jobs.cancel': 'cancel',
+  'analytics.compute': 'analytics',
 };
 
 /** A Supabase access token (three base64url parts); staff API tokens start with `sy_`. */

@@ -41,6 +41,25 @@ describe('verifySupabaseAccessToken (HS256 project secret)', () => {
     await expect(verifySupabaseAccessToken(await token({ expiresIn: '-10m' }), config)).rejects.toThrow(/"exp"/);
   });
 
+  it('refuses a token it accepted before once that token has expired (verified tokens are remembered)', async () => {
+    const shortLived = await token({ expiresIn: '10s', sub: '0f3e1c7a-2b9d-4c1e-8a5f-6d7e8f9a0b1c' });
+    expect((await verifySupabaseAccessToken(shortLived, config)).userId).toBe('0f3e1c7a-2b9d-4c1e-8a5f-6d7e8f9a0b1c');
+    vi.useFakeTimers({ now: Date.now() + 20_000, toFake: ['Date'] });
+    try {
+      await expect(verifySupabaseAccessToken(shortLived, config)).rejects.toThrow(/"exp"/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not let a token verified under one secret pass under another', async () => {
+    const valid = await token();
+    await verifySupabaseAccessToken(valid, config);
+    await expect(
+      verifySupabaseAccessToken(valid, { ...config, jwtSecret: 'another-secret-of-at-least-32-characters!!' }),
+    ).rejects.toThrow(/signature/);
+  });
+
   it('refuses a wrong audience and a wrong issuer', async () => {
     await expect(verifySupabaseAccessToken(await token({ audience: 'anon' }), config)).rejects.toThrow(/"aud"/);
     await expect(

@@ -41,3 +41,42 @@ export async function presentChapter(db: Queryable, id: string): Promise<Chapter
     contentUpdatedAt: row.content_updated_at,
   };
 }
+
+export interface ChapterVersionView {
+  version: number;
+  createdAt: Date;
+  model: string;
+  /** The generation that wrote it; null for a revert. */
+  jobId: string | null;
+  /** For a revert: the version it put back, and who asked. */
+  revertedFrom: number | null;
+  createdBy: string | null;
+}
+
+/** A chapter's versions, newest first (the Chapter page's history and its revert buttons). */
+export async function presentChapterVersions(
+  db: Queryable,
+  chapterId: string,
+  limit = 50,
+): Promise<ChapterVersionView[]> {
+  const rows = await db.query<{
+    version: number;
+    created_at: Date;
+    model: string;
+    job_id: string | null;
+    reverted_from: number | null;
+    created_by: string | null;
+  }>(
+    `select version, created_at, model, job_id, reverted_from, created_by
+     from public.chapter_versions where chapter_id = $1 order by version desc limit $2`,
+    [chapterId, limit],
+  );
+  return rows.map((row) => ({
+    version: row.version,
+    createdAt: row.created_at,
+    model: row.model,
+    jobId: row.job_id,
+    revertedFrom: row.reverted_from,
+    createdBy: row.created_by,
+  }));
+}

@@ -1,15 +1,18 @@
 import type { JobFilters } from '~/domain/job-filters';
 import { decodeCursor, encodeCursor } from '~/domain/job-filters';
+import type { JobKind } from '~/domain/job-kinds';
 import type { Destination, JobStatus } from '~/domain/job-status';
 
 import type { Queryable } from '../db/port.server';
 
 export interface JobListItem {
   id: string;
+  kind: JobKind;
   status: JobStatus;
-  chapterId: string;
+  /** Null for an analytics job, whose title names its range instead. */
+  chapterId: string | null;
   chapterTitle: string;
-  courseTitle: string;
+  courseTitle: string | null;
   destination: Destination;
   model: string;
   generator: string | null;
@@ -36,9 +39,11 @@ export interface JobListPage {
 export const PAGE_SIZE = 50;
 
 /**
- * The newest jobs matching the filters, one keyset page at a time: `(created_at, id) < cursor`
- * walks the created_at (or status / batch / chapter) index, so page 1,000 costs what page 1 does.
- * A title search first finds the matching chapters (a small table), then their jobs by index.
+ * The newest jobs matching the filters, of every kind, one keyset page at a time:
+ * `(created_at, id) < cursor` walks the created_at (or status / batch / chapter / analytics)
+ * index, so page 1,000 costs what page 1 does. A title search first finds the matching chapters
+ * (a small table), then their jobs by index; an analytics job has no chapter and is titled by its
+ * range, as on the Job page.
  */
 export async function presentJobList(db: Queryable, filters: JobFilters = {}, limit = PAGE_SIZE): Promise<JobListPage> {
   const where: string[] = [];
@@ -47,6 +52,7 @@ export async function presentJobList(db: Queryable, filters: JobFilters = {}, li
     params.push(value);
     where.push(sql(`$${params.length}`));
   };
+  if (filters.kind) add((p) => `j.kind = ${p}`, filters.kind);
   if (filters.status) add((p) => `j.status = ${p}`, filters.status);
   if (filters.destination) add((p) => `j.destination = ${p}`, filters.destination);
   if (filters.batch) add((p) => `j.batch_id = ${p}`, filters.batch);
@@ -73,10 +79,11 @@ export async function presentJobList(db: Queryable, filters: JobFilters = {}, li
   params.push(limit + 1);
   const rows = await db.query<{
     id: string;
+    kind: JobKind;
     status: JobStatus;
-    chapter_id: string;
+    chapter_id: string | null;
     chapter_title: string;
-    course_title: string;
+    course_title: string | null;
     destination: Destination;
     model: string;
     generator: string | null;
@@ -91,12 +98,15 @@ export async function presentJobList(db: Queryable, filters: JobFilters = {}, li
     route_rule_id: string | null;
     config_version: number | null;
   }>(
-    `select j.id, j.status, j.chapter_id, ch.title as chapter_title, c.title as course_title, j.destination, j.model,
+    `select j.id, j.kind, j.status, j.chapter_id,
+            coalesce(ch.title, 'Learning analytics, ' || (j.payload ->> 'from') || ' to ' || (j.payload ->> 'to'))
+              as chapter_title,
+            c.title as course_title, j.destination, j.model,
             j.generator, j.attempts, j.max_attempts, j.progress_output_tokens, j.max_tokens, j.cost_total_micros,
             j.created_at, j.batch_id, j.cancel_requested_at, j.route_rule_id, j.config_version
      from public.chapter_content_jobs j
-     join public.chapters ch on ch.id = j.chapter_id
-     join public.courses c on c.id = ch.course_id
+     left join public.chapters ch on ch.id = j.chapter_id
+     left join public.courses c on c.id = ch.course_id
      ${where.length ? `where ${where.join(' and ')}` : ''}
      order by j.created_at ${backwards ? 'asc' : 'desc'}, j.id ${backwards ? 'asc' : 'desc'}
      limit $${params.length}`,
@@ -112,6 +122,7 @@ export async function presentJobList(db: Queryable, filters: JobFilters = {}, li
   return {
     jobs: page.map((row) => ({
       id: row.id,
+      kind: row.kind,
       status: row.status,
       chapterId: row.chapter_id,
       chapterTitle: row.chapter_title,
