@@ -1,4 +1,4 @@
-import { JOBS_CHANNEL } from '../../app/server/db/port.server';
+import type { Database } from '../../app/server/db/port.server';
 import { createOfflineGenerator } from '../../app/server/generators/offline.server';
 import type { LearningView } from '../../app/server/learning-analytics.server';
 import { silentLogger } from '../../app/server/log.server';
@@ -26,22 +26,34 @@ describe.each(databaseTargets())('analytics jobs on $name', (target) => {
   });
   afterEach(() => test_.drop());
 
-  const runner = () =>
-    new JobRunner({ db: test_.db, generator: createOfflineGenerator({ delayMs: 0 }), log: silentLogger });
+  const runner = (db: Database = test_.db) =>
+    new JobRunner({ db, generator: createOfflineGenerator({ delayMs: 0 }), log: silentLogger });
+
+  /** The database with the jobs whose progress was written, in order (one entry per write). */
+  const watchingProgress = (db: Database) => {
+    const progress: string[] = [];
+    const watched = new Proxy(db, {
+      get(target, property, receiver) {
+        if (property === 'query') {
+          return (sql: string, params?: readonly unknown[]) => {
+            if (sql.includes('record_progress')) progress.push(String(params?.[0]));
+            return target.query(sql, params);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Database;
+    return { watched, progress };
+  };
 
   it('runs beside a generation, streams its steps, and stores the hand-computed figures', async () => {
     const { db } = test_;
-    const progress: string[] = [];
-    const unlisten = await db.listen(JOBS_CHANNEL, (payload) => {
-      const message = JSON.parse(payload) as { event: string; jobs: { id: string }[] };
-      if (message.event === 'progress') progress.push(message.jobs[0].id);
-    });
+    const { watched, progress } = watchingProgress(db);
     const { jobId } = await submitAnalyticsJob(db, { from: '2026-11-01', to: '2026-11-02', createdBy: 'finance@t' });
     const generation = await submitJob(db, newJob(chapters[3]));
 
-    expect(await runner().wake()).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await unlisten();
+    expect(await runner(watched).wake()).toBe(2);
 
     const job = await jobRow(db, jobId);
     expect(job).toMatchObject({
