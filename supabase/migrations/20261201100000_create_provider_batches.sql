@@ -186,6 +186,7 @@ language plpgsql as $$
 declare
   v_worker text := 'batch:' || p_batch;
   v_cancel timestamptz;
+  v_status text;
 begin
   select cancel_requested_at into v_cancel from public.chapter_content_jobs
   where id = p_job and status = 'running' and lease_owner = v_worker;
@@ -198,13 +199,19 @@ begin
     end if;
     return null;
   end if;
-  return public.fail_job(
-    p_job, v_worker,
-    case when p_type = 'succeeded' then 'cancelled' else p_error_code end,
-    case when p_type = 'succeeded'
-      then 'Cancelled while in its provider batch; the result arrived and was discarded (the provider billed it).'
-      else p_error_message end,
-    p_type <> 'succeeded' and p_retryable, p_usage);
+  v_status := public.fail_job(p_job, v_worker, p_error_code, p_error_message, p_type <> 'succeeded' and p_retryable,
+                              p_usage);
+  if v_status = 'cancelled' then
+    -- fail_job says "Cancelled while running."; a batch job's user needs to know more.
+    update public.chapter_content_jobs
+    set error_message = case p_type
+      when 'succeeded' then 'Cancelled while in its provider batch; its result arrived and was discarded (the provider billed it).'
+      when 'canceled' then 'Cancelled; its provider batch was cancelled before this request was processed (not billed).'
+      else 'Cancelled while in its provider batch; the request ended ' || p_type || ' at the provider.'
+    end
+    where id = p_job;
+  end if;
+  return v_status;
 end
 $$;
 
