@@ -33,7 +33,10 @@ export const action = apiRoute({
         destination: decision.destination,
         // Economy delivery through the Message Batches API: the most it saves against streaming.
         ...(decision.destination === 'batch'
-          ? { expected_saving_max_usd: batchSavingMicros(input.model, input.max_tokens, jobIds.length, runtime.prices) / 1e6 }
+          ? {
+              expected_saving_max_usd:
+                batchSavingMicros(input.model, input.max_tokens, jobIds.length, runtime.prices) / 1e6,
+            }
           : {}),
         status_url: `/api/batches/${batchId}`,
         cancel_url: `/api/batches/${batchId}/cancel`,

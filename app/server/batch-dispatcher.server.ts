@@ -225,7 +225,11 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
     log.info('batch generated offline (no ANTHROPIC_API_KEY)', { batch: batchId, jobs: jobs.length });
   }
 
-  function usageJson(usage: TokenUsage, generator: 'anthropic' | 'offline', cost: ReturnType<typeof tokenCostMicros> | null) {
+  function usageJson(
+    usage: TokenUsage,
+    generator: 'anthropic' | 'offline',
+    cost: ReturnType<typeof tokenCostMicros> | null,
+  ) {
     return {
       generator,
       input_tokens: usage.inputTokens,

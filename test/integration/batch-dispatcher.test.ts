@@ -6,6 +6,8 @@ import { BatchGenerateSchema } from '../../app/domain/submit-schemas';
 import { createBatchDispatcher } from '../../app/server/batch-dispatcher.server';
 import { parseEnv } from '../../app/server/env.server';
 import { silentLogger } from '../../app/server/log.server';
+import { presentCosts } from '../../app/server/presenters/analytics.server';
+import { presentProviderBatches } from '../../app/server/presenters/provider-batches.server';
 import { cancelJob, cancelJobs, submitBatch } from '../../app/server/queue.server';
 import { createRuntime } from '../../app/server/runtime.server';
 import { publishRoutingVersion, saveRoutingVersion } from '../../app/server/services/routing-control.server';
@@ -131,9 +133,24 @@ describe.each(databaseTargets())('the batch dispatcher on $name', (target) => {
       'select status, succeeded, saving_micros from public.provider_batches order by created_at',
     );
     expect(providerBatches.map((row) => row.status)).toEqual(['ingested', 'ingested', 'ingested', 'ingested']);
-    expect(providerBatches.reduce((sum, row) => sum + Number(row.saving_micros), 0)).toBe(
-      1000 * (streamed - batched),
+    expect(providerBatches.reduce((sum, row) => sum + Number(row.saving_micros), 0)).toBe(1000 * (streamed - batched));
+
+    // What the batch page and the Costs page show.
+    const [{ batch_id: batchId }] = await test_.db.query<{ batch_id: string }>(
+      'select batch_id from public.chapter_content_jobs limit 1',
     );
+    const shown = await presentProviderBatches(test_.db, { batchId });
+    expect(shown.map((row) => [row.status, row.requests, row.counts.succeeded])).toEqual([
+      ['ingested', 300, 300],
+      ['ingested', 300, 300],
+      ['ingested', 300, 300],
+      ['ingested', 100, 100],
+    ]);
+    expect(shown.every((row) => /^msgbatch_/.test(row.providerBatchId ?? ''))).toBe(true);
+    const today = new Date().toISOString().slice(0, 10);
+    const costs = await presentCosts(test_.db, { from: today, to: today });
+    expect(costs.points.reduce((sum, point) => sum + point.batch, 0)).toBe(1000 * batched);
+    expect(costs.points.reduce((sum, point) => sum + point.cloud + point.edge, 0)).toBe(0);
 
     // Ticking again (a second dispatcher, the sweeper's nudge) writes nothing more.
     await dispatcher().tick();
@@ -289,10 +306,16 @@ describe.each(databaseTargets())('the batch dispatcher on $name', (target) => {
     const economy = await submit('economy');
     expect(economy).toMatchObject({ kind: 'queued', decision: { destination: 'batch' } });
     const asap = await submit();
-    expect(asap).toMatchObject({ kind: 'queued', decision: { destination: 'cloud', reason: { override: 'asap-delivery' } } });
+    expect(asap).toMatchObject({
+      kind: 'queued',
+      decision: { destination: 'cloud', reason: { override: 'asap-delivery' } },
+    });
     await publish({ ...economyRule, hybridEnabled: false });
     const killed = await submit('economy');
-    expect(killed).toMatchObject({ kind: 'queued', decision: { destination: 'cloud', reason: { override: 'kill-switch' } } });
+    expect(killed).toMatchObject({
+      kind: 'queued',
+      decision: { destination: 'cloud', reason: { override: 'kill-switch' } },
+    });
     const destinations = await test_.db.query<{ destination: string; n: number }>(
       `select destination, count(*)::integer as n from public.chapter_content_jobs group by destination order by 1`,
     );
