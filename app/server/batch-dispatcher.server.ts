@@ -31,8 +31,9 @@ export interface BatchDispatcherOptions {
   /** First poll after this long; each later one waits twice as long, up to maxPollSeconds. */
   firstPollSeconds?: number;
   maxPollSeconds?: number;
-  /** Result lines completed per statement. */
+  /** Result lines completed per statement, and statements in flight at once. */
   ingestChunk?: number;
+  ingestConcurrency?: number;
 }
 
 /** The provider's 24 hours and an hour's margin: the reaper takes back only what the provider lost. */
@@ -73,7 +74,6 @@ interface IngestRow {
   error_code: string | null;
   error_message: string | null;
   retryable: boolean;
-  saving: number;
 }
 
 export interface TickResult {
@@ -91,6 +91,7 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
   const firstPollSeconds = options.firstPollSeconds ?? 30;
   const maxPollSeconds = options.maxPollSeconds ?? 600;
   const ingestChunk = options.ingestChunk ?? 500;
+  const ingestConcurrency = options.ingestConcurrency ?? 4;
   const offline: ChapterGenerator = createOfflineGenerator();
   let running: Promise<TickResult> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -217,11 +218,10 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
         error_code: null,
         error_message: null,
         retryable: false,
-        saving: 0,
       });
     }
     await ingest(batchId, { rows });
-    await db.query('select public.finish_provider_batch($1, 0)', [batchId]);
+    await db.query('select public.finish_provider_batch($1, $2)', [batchId, prices.batchDiscountFactor]);
     log.info('batch generated offline (no ANTHROPIC_API_KEY)', { batch: batchId, jobs: jobs.length });
   }
 
@@ -257,24 +257,16 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
     error_code: code,
     error_message: message,
     retryable,
-    saving: 0,
   });
 
-  /** Completes a chunk of results in one statement, each through ingest_batch_result; the batch's saving grows by what was newly ingested. */
+  /** Completes a chunk of results in one statement (one transaction), each through ingest_batch_result. */
   async function ingest(batchId: string, chunk: { rows: IngestRow[] }): Promise<number> {
     if (chunk.rows.length === 0) return 0;
     const [row] = await db.query<{ ingested: number }>(
-      `with done as (
-         select x.saving, public.ingest_batch_result(x.id, $2, x.type, x.content, x.stop_reason, x.usage,
-                  x.error_code, x.error_message, x.retryable) as status
-         from jsonb_to_recordset($1::jsonb) as x(id uuid, type text, content text, stop_reason text, usage jsonb,
-                  error_code text, error_message text, retryable boolean, saving bigint)
-       ), saved as (
-         update public.provider_batches
-         set saving_micros = saving_micros + (select coalesce(sum(saving) filter (where status is not null), 0) from done)
-         where id = $2
-       )
-       select count(*) filter (where status is not null)::integer as ingested from done`,
+      `select (count(*) filter (where public.ingest_batch_result(x.id, $2, x.type, x.content, x.stop_reason, x.usage,
+                  x.error_code, x.error_message, x.retryable) is not null))::integer as ingested
+       from jsonb_to_recordset($1::jsonb) as x(id uuid, type text, content text, stop_reason text, usage jsonb,
+                  error_code text, error_message text, retryable boolean)`,
       [JSON.stringify(chunk.rows), batchId],
     );
     return row.ingested;
@@ -292,8 +284,6 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
       const usage = usageFromMessage(result.message.usage);
       const priced = knownModels(prices).includes(model);
       const cost = priced ? tokenCostMicros(prices, model, usage, pricedAt, { batch: true }) : null;
-      const full = priced ? tokenCostMicros(prices, model, usage, pricedAt) : null;
-      const sum = (c: typeof cost) => (c ? c.input + c.output + c.cacheWrite + c.cacheRead : 0);
       return {
         id: line.custom_id,
         type: 'succeeded',
@@ -303,7 +293,6 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
         error_code: null,
         error_message: null,
         retryable: false,
-        saving: sum(full) - sum(cost),
       };
     }
     if (result.type === 'errored') {
@@ -350,20 +339,40 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
     );
     let ingested = 0;
     let rows: IngestRow[] = [];
-    if (models.size > 0) {
-      const stream = await client.messages.batches.results(batch.provider_batch_id);
-      for await (const line of stream) {
-        const row = toRow(line, models, batch.created_at);
-        if (row) rows.push(row);
-        if (rows.length >= ingestChunk) {
-          ingested += await ingest(batch.id, { rows });
-          rows = [];
+    // Chunks are written by up to ingestConcurrency connections while the stream reads on: each
+    // chunk is its own transaction over its own jobs, so they never wait for each other.
+    const inFlight = new Set<Promise<void>>();
+    let failed: unknown = null;
+    const send = async (chunk: IngestRow[]) => {
+      const sending = ingest(batch.id, { rows: chunk }).then(
+        (count) => void (ingested += count),
+        (error: unknown) => void (failed ??= error),
+      );
+      inFlight.add(sending);
+      void sending.finally(() => inFlight.delete(sending));
+      if (inFlight.size >= ingestConcurrency) await Promise.race(inFlight);
+    };
+    try {
+      if (models.size > 0) {
+        const stream = await client.messages.batches.results(batch.provider_batch_id);
+        for await (const line of stream) {
+          const row = toRow(line, models, batch.created_at);
+          if (row) rows.push(row);
+          if (rows.length >= ingestChunk) {
+            await send(rows);
+            rows = [];
+          }
+          if (failed) break;
         }
+        await send(rows);
       }
-      ingested += await ingest(batch.id, { rows });
+    } finally {
+      await Promise.all(inFlight);
     }
-    const [missing] = await db.query<{ missing: number }>('select public.finish_provider_batch($1, 0) as missing', [
+    if (failed) throw failed;
+    const [missing] = await db.query<{ missing: number }>('select public.finish_provider_batch($1, $2) as missing', [
       batch.id,
+      prices.batchDiscountFactor,
     ]);
     log.info('provider batch ingested', { batch: batch.id, ingested, missing: missing.missing });
     return ingested;

@@ -25,7 +25,7 @@ create table public.provider_batches (
   errored integer not null default 0,
   canceled integer not null default 0,
   expired integer not null default 0,
-  -- What the same usage would have cost streamed, minus what it cost here (filled as results land).
+  -- What the same usage would have cost streamed, minus what it cost here (set once ingested).
   saving_micros bigint not null default 0,
   created_at timestamptz not null default now(),
   submitted_at timestamptz,
@@ -41,7 +41,7 @@ create table public.provider_batches (
 comment on table public.provider_batches is
   'One submission to the Anthropic Message Batches API (or its offline fallback): its provider id, processing status, request counts and the saving against streaming prices.';
 comment on column public.provider_batches.saving_micros is
-  'Streaming price of the ingested results minus their batch price, in micro-dollars.';
+  'Streaming price of the ingested results minus their batch price, in micro-dollars (set when ingested).';
 comment on column public.provider_batches.next_poll_at is
   'When the dispatcher polls the provider again (backoff grows with polls).';
 
@@ -216,11 +216,15 @@ end
 $$;
 
 -- After the last result line: jobs of the batch still running had no result (the provider
--- returns one per request; this is a safety net) and fail retryably; the batch is ingested.
-create function public.finish_provider_batch(p_batch uuid, p_saving_micros bigint) returns integer
+-- returns one per request; this is a safety net) and fail retryably; the batch is ingested, and
+-- its saving is what its attempts' tokens would have cost streamed (their cost divided by the
+-- batch factor) less what they cost. Read from the ledger once here, not added per result, so
+-- concurrent ingest statements never queue on the provider batch's row.
+create function public.finish_provider_batch(p_batch uuid, p_batch_factor numeric) returns integer
 language plpgsql as $$
 declare
   v_missing integer;
+  v_tokens_micros bigint;
 begin
   select count(*) into v_missing from (
     select public.fail_job(j.id, j.lease_owner, 'missing_result',
@@ -228,8 +232,15 @@ begin
     from public.chapter_content_jobs j
     where j.provider_batch_id = p_batch and j.status = 'running' and j.lease_owner = 'batch:' || p_batch
   ) missing;
+  select coalesce(sum(a.cost_input_micros + a.cost_output_micros + a.cost_cache_write_micros + a.cost_cache_read_micros), 0)
+  into v_tokens_micros
+  from public.chapter_content_jobs j
+  join public.job_attempts a on a.job_id = j.id and a.worker = 'batch:' || p_batch
+  where j.provider_batch_id = p_batch;
   update public.provider_batches
-  set status = 'ingested', ingested_at = coalesce(ingested_at, now()), saving_micros = saving_micros + p_saving_micros
+  set status = 'ingested', ingested_at = coalesce(ingested_at, now()),
+      saving_micros = case when p_batch_factor > 0
+        then round(v_tokens_micros / p_batch_factor - v_tokens_micros)::bigint else 0 end
   where id = p_batch;
   return v_missing;
 end
@@ -248,6 +259,6 @@ revoke execute on function
   public.record_provider_batch(uuid, text, bigint, timestamptz, integer),
   public.record_provider_batch_poll(uuid, text, jsonb, timestamptz, integer),
   public.ingest_batch_result(uuid, uuid, text, text, text, jsonb, text, text, boolean),
-  public.finish_provider_batch(uuid, bigint),
+  public.finish_provider_batch(uuid, numeric),
   public.fail_provider_batch(uuid, text)
 from public, anon, authenticated;
