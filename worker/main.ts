@@ -41,6 +41,8 @@ async function main() {
     client: batchClientFrom(env),
     prices: services.prices,
     log: log.child({ component: 'batch-dispatcher' }),
+    lingerSeconds: env.BATCH_LINGER_SECONDS,
+    firstPollSeconds: env.BATCH_POLL_SECONDS,
   });
   batches.start();
   const authenticate = createWakeAuthenticator({

@@ -32,6 +32,8 @@ function batchDispatcherOf(runtime: Runtime): BatchDispatcher {
       client: batchClientFrom(runtime.env),
       prices: runtime.prices,
       log: runtime.log.child({ component: 'batch-dispatcher' }),
+      lingerSeconds: runtime.env.BATCH_LINGER_SECONDS,
+      firstPollSeconds: runtime.env.BATCH_POLL_SECONDS,
     });
     dispatchers.set(runtime, dispatcher);
   }
