@@ -73,15 +73,11 @@ describe.skipIf(!hasChromium)('an economy batch in Chromium', () => {
     await ops.getByLabel('Rule 2 destination').selectOption('batch');
     await ops.getByLabel('Rule 2 priority').selectOption('low');
     await ops.getByLabel('Why (recorded with the version)').fill('Economy batches at half price');
-    await ops.getByRole('button', { name: 'Save draft' }).click();
-    const saved = ops.getByText(/Saved version \d+ as a draft/);
+    await ops.getByRole('button', { name: 'Save and publish' }).click();
+    const saved = ops.getByText(/Saved version \d+ \(2 change\(s\)\)\./);
     await saved.waitFor();
-    const version = /Saved version (\d+)/.exec((await saved.textContent()) ?? '')![1];
-    await ops.getByRole('button', { name: 'Publish' }).first().click();
-    await ops
-      .getByTestId('publish-state')
-      .filter({ hasText: `v${version} live since` })
-      .waitFor();
+    const version = /Saved version (\d+)/.exec(await saved.innerText())![1];
+    await expect.poll(() => ops.getByTestId('serving-version').innerText()).toBe(`v${version}`);
 
     const manager = await signedIn('content_manager');
     await manager.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Queue' }).click();
