@@ -328,23 +328,25 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
   /** Reads the results JSONL to its end; a break mid-way throws, and the next tick reads it again. */
   async function ingestResults(batch: OpenBatch): Promise<number> {
     if (!client || !batch.provider_batch_id) return 0;
-    const models = new Map(
-      (
-        await db.query<{ id: string; model: string }>(
-          `select id, model from public.chapter_content_jobs
-           where provider_batch_id = $1 and status = 'running' and lease_owner = 'batch:' || $1`,
-          [batch.id],
-        )
-      ).map((row) => [row.id, row.model]),
+    const jobs = await db.query<{ id: string; model: string; chapter_id: string }>(
+      `select id, model, chapter_id from public.chapter_content_jobs
+       where provider_batch_id = $1 and status = 'running' and lease_owner = 'batch:' || $1`,
+      [batch.id],
     );
+    const models = new Map(jobs.map((job) => [job.id, job.model]));
+    const chapterOf = new Map(jobs.map((job) => [job.id, job.chapter_id]));
     let ingested = 0;
     let rows: IngestRow[] = [];
     // Chunks are written by up to ingestConcurrency connections while the stream reads on: each
-    // chunk is its own transaction over its own jobs, so they never wait for each other.
+    // chunk is its own transaction over its own jobs. WARNING: two jobs of one chapter in two
+    // chunks lock that chapter's row (complete_job): each chunk completes its jobs in chapter
+    // order, so two chunks always take chapter locks in the same order and cannot deadlock.
+    const byChapter = (a: IngestRow, b: IngestRow) =>
+      (chapterOf.get(a.id) ?? '').localeCompare(chapterOf.get(b.id) ?? '');
     const inFlight = new Set<Promise<void>>();
     let failed: unknown = null;
     const send = async (chunk: IngestRow[]) => {
-      const sending = ingest(batch.id, { rows: chunk }).then(
+      const sending = ingest(batch.id, { rows: chunk.sort(byChapter) }).then(
         (count) => void (ingested += count),
         (error: unknown) => void (failed ??= error),
       );
