@@ -413,19 +413,31 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
     );
     let ingested = 0;
     for (const batch of due) {
-      if (batch.status !== 'ended') {
-        const remote = await client.messages.batches.retrieve(batch.provider_batch_id!);
-        const wait = Math.min(maxPollSeconds, firstPollSeconds * 2 ** Math.min(batch.polls + 1, 20));
-        await db.query('select public.record_provider_batch_poll($1, $2, $3, $4, $5)', [
-          batch.id,
-          remote.processing_status,
-          remote.request_counts,
-          remote.ended_at,
-          wait,
-        ]);
-        if (remote.processing_status !== 'ended') continue;
+      try {
+        if (batch.status !== 'ended') {
+          const remote = await client.messages.batches.retrieve(batch.provider_batch_id!);
+          const wait = Math.min(maxPollSeconds, firstPollSeconds * 2 ** Math.min(batch.polls + 1, 20));
+          await db.query('select public.record_provider_batch_poll($1, $2, $3, $4, $5)', [
+            batch.id,
+            remote.processing_status,
+            remote.request_counts,
+            remote.ended_at,
+            wait,
+          ]);
+          if (remote.processing_status !== 'ended') continue;
+        }
+        ingested += await ingestResults(batch);
+      } catch (error) {
+        // One provider batch failing to answer (or a results stream cut mid-way) holds up no other;
+        // its jobs keep their lease and the next tick tries again. The page shows the error meanwhile.
+        const message = error instanceof Error ? error.message : String(error);
+        log.warn('provider batch poll or ingest failed; trying again later', { batch: batch.id, error: message });
+        await db.query(
+          `update public.provider_batches set last_error = $2, next_poll_at = now() + make_interval(secs => $3)
+           where id = $1`,
+          [batch.id, `Reading it failed, trying again: ${message}`, firstPollSeconds],
+        );
       }
-      ingested += await ingestResults(batch);
     }
     return { polled: due.length, ingested };
   }

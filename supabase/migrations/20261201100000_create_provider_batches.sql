@@ -238,7 +238,7 @@ begin
   join public.job_attempts a on a.job_id = j.id and a.worker = 'batch:' || p_batch
   where j.provider_batch_id = p_batch;
   update public.provider_batches
-  set status = 'ingested', ingested_at = coalesce(ingested_at, now()),
+  set status = 'ingested', ingested_at = coalesce(ingested_at, now()), last_error = null,
       saving_micros = case when p_batch_factor > 0
         then round(v_tokens_micros / p_batch_factor - v_tokens_micros)::bigint else 0 end
   where id = p_batch;

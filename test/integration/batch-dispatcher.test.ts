@@ -202,8 +202,13 @@ describe.each(databaseTargets())('the batch dispatcher on $name', (target) => {
   it('completes the rest after a crash while reading results, writing no chapter twice', async () => {
     const ids = await queue(400);
     standIn.batches.behave({ breakResultsAfter: 250 });
-    await expect(dispatcher({ ingestChunk: 100 }).tick()).rejects.toThrow();
+    await dispatcher({ ingestChunk: 100 }).tick();
     const partial = await statuses();
+    const [cut] = await test_.db.query<{ status: string; last_error: string | null }>(
+      'select status, last_error from public.provider_batches',
+    );
+    expect(cut.status).toBe('ended');
+    expect(cut.last_error).toMatch(/^Reading it failed, trying again/);
     expect(partial.succeeded).toBeGreaterThanOrEqual(200);
     expect(partial.succeeded).toBeLessThan(400);
     expect(partial.succeeded + partial.running).toBe(400);
@@ -211,6 +216,7 @@ describe.each(databaseTargets())('the batch dispatcher on $name', (target) => {
     // A new dispatcher (the restarted worker) reads the whole file again.
     await dispatcher({ ingestChunk: 100 }).tick();
     expect(await statuses()).toEqual({ succeeded: 400 });
+    expect((await test_.db.query('select last_error from public.provider_batches'))[0]).toEqual({ last_error: null });
     const perJob = await test_.db.query<{ n: number }>(
       `select count(*)::integer as n from public.chapter_versions where job_id = any($1::uuid[]) group by job_id`,
       [ids],
