@@ -13,6 +13,7 @@ import { createRuntime } from '../../app/server/runtime.server';
 import { publishRoutingVersion, saveRoutingVersion } from '../../app/server/services/routing-control.server';
 import { submitGeneration } from '../../app/server/services/submit.server';
 import { DEFAULT_USAGE, startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-stand-in';
+import { freePort, runEntry } from '../support/app-process';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { newJob, seededChapterIds } from '../support/fixtures';
 
@@ -226,6 +227,45 @@ describe.each(databaseTargets())('the batch dispatcher on $name', (target) => {
     const [attempts] = await test_.db.query<{ n: number }>('select count(*)::integer as n from public.job_attempts');
     expect(attempts.n).toBe(400);
   });
+
+  it.skipIf(target.name !== 'postgres')(
+    'finishes a batch whose worker was killed (SIGKILL) while reading its results, writing no chapter twice',
+    { timeout: 120_000 },
+    async () => {
+      const ids = await queue(1200);
+      standIn.batches.behave({ resultLineDelayMs: 3 });
+      const worker = runEntry('worker/main.ts', {
+        DATABASE_URL: test_.url!,
+        PORT: String(await freePort()),
+        ANTHROPIC_API_KEY: 'test-key',
+        ANTHROPIC_BASE_URL: standIn.url,
+        BATCH_LINGER_SECONDS: '0',
+        BATCH_POLL_SECONDS: '1',
+      });
+      try {
+        // The worker's dispatcher submits, polls, and starts completing the results 500 at a time.
+        await expect
+          .poll(async () => (await statuses()).succeeded ?? 0, { timeout: 60_000, interval: 100 })
+          .toBeGreaterThanOrEqual(500);
+      } finally {
+        worker.child.kill('SIGKILL');
+        await worker.exited;
+      }
+      const killed = await statuses();
+      expect(killed.succeeded).toBeLessThan(1200);
+      expect(killed.running).toBeGreaterThan(0);
+
+      await dispatcher().tick();
+      expect(await statuses()).toEqual({ succeeded: 1200 });
+      const [written] = await test_.db.query<{ versions: number; jobs: number; attempts: number }>(
+        `select count(*)::integer as versions, count(distinct job_id)::integer as jobs,
+                (select count(*)::integer from public.job_attempts) as attempts
+         from public.chapter_versions where job_id = any($1::uuid[])`,
+        [ids],
+      );
+      expect(written).toEqual({ versions: 1200, jobs: 1200, attempts: 1200 });
+    },
+  );
 
   it('cancels before submission, cancels the provider batch when all its jobs are, and discards a lone cancelled result', async () => {
     const [before, ...rest] = await queue(5);

@@ -196,6 +196,8 @@ export interface BatchBehaviour {
   outcome: (customId: string, index: number) => BatchOutcome;
   /** The next results stream is cut (the connection destroyed) after this many lines, once. */
   breakResultsAfter?: number;
+  /** A pause after every result line (a slow results file, to kill a reader in the middle of it). */
+  resultLineDelayMs?: number;
 }
 
 interface StandInBatch {
@@ -349,9 +351,12 @@ function createBatchEndpoints(baseUrl: () => string) {
           response.destroy();
           return;
         }
+        if (response.destroyed) return;
         resultLinesServed += 1;
         if (!response.write(resultLine(batch, index) + '\n'))
           await new Promise((resolve) => response.once('drain', resolve));
+        if (behaviour.resultLineDelayMs)
+          await new Promise((resolve) => setTimeout(resolve, behaviour.resultLineDelayMs));
       }
       response.end();
       return;
