@@ -55,6 +55,10 @@ const schema = z.object({
     ),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.url({ message: 'must be a URL' }).optional(),
+  /** The batch dispatcher submits a smaller provider batch once its oldest job has waited this long (ADR 0020). */
+  BATCH_LINGER_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /** The first poll of a provider batch after this long; later polls back off, doubling up to 10 minutes. */
+  BATCH_POLL_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   /** JSON merged over the default price table, as the app reads it (app/domain/prices.ts). */
   PRICES_OVERRIDE: PricesOverrideSetting,
 });

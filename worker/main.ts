@@ -2,6 +2,7 @@
  * `npm run worker` and the Cloud Run image: claims jobs from PostgreSQL and generates them.
  * Wakes on POST /wake (Cloud Run's dispatch), on NOTIFY of new jobs, and at start.
  */
+import { batchClientFrom, createBatchDispatcher } from '../app/server/batch-dispatcher.server';
 import { composeServices } from '../app/server/composition.server';
 import { openPostgresFrom } from '../app/server/db/postgres.server';
 import { parseWorkerEnv } from './env';
@@ -34,6 +35,16 @@ async function main() {
   const runner = createJobRunner(services, env, metrics.observe);
   inFlight = () => runner.inFlight;
   await runner.start();
+  // Batch-destination jobs go through the Message Batches API, not this runner (ADR 0020).
+  const batches = createBatchDispatcher({
+    db,
+    client: batchClientFrom(env),
+    prices: services.prices,
+    log: log.child({ component: 'batch-dispatcher' }),
+    lingerSeconds: env.BATCH_LINGER_SECONDS,
+    firstPollSeconds: env.BATCH_POLL_SECONDS,
+  });
+  batches.start();
   const authenticate = createWakeAuthenticator({
     sharedSecret: env.WORKER_WAKE_SECRET,
     oidc: env.WORKER_OIDC_AUDIENCE
@@ -69,7 +80,7 @@ async function main() {
     forced.unref();
     clearInterval(poll);
     server.close();
-    await runner.stop();
+    await Promise.all([runner.stop(), batches.stop()]);
     await db.close();
     process.exit(0);
   };

@@ -57,6 +57,7 @@ interface CostsView {
     total: number;
     edge: number;
     cloud: number;
+    batch: number;
     chaptersSucceeded: number;
     perChapter: number | null;
   }[];
@@ -85,8 +86,13 @@ export function costCharts(view: CostsView): ChartData[] {
     {
       id: 'destination',
       title: 'Cost by destination',
-      columns: [time, { key: 'edge', label: 'Edge', unit: 'usd' }, { key: 'cloud', label: 'Cloud', unit: 'usd' }],
-      rows: view.points.map(({ bucket, edge, cloud }) => ({ bucket, edge, cloud })),
+      columns: [
+        time,
+        { key: 'edge', label: 'Edge', unit: 'usd' },
+        { key: 'cloud', label: 'Cloud', unit: 'usd' },
+        { key: 'batch', label: 'Batch (half price)', unit: 'usd' },
+      ],
+      rows: view.points.map(({ bucket, edge, cloud, batch }) => ({ bucket, edge, cloud, batch })),
     },
     {
       id: 'model',

@@ -10,7 +10,7 @@
 export const JOB_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const DESTINATIONS = ['edge', 'cloud'] as const;
+export const DESTINATIONS = ['edge', 'cloud', 'batch'] as const;
 export type Destination = (typeof DESTINATIONS)[number];
 
 export const PRIORITIES = ['high', 'normal', 'low'] as const;

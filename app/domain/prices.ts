@@ -253,3 +253,17 @@ export const JOB_ESTIMATE_PROMPT_TOKENS = 1_000;
 export function jobEstimateMicros(model: string, maxTokens: number, table: PriceTable = DEFAULT_PRICES): number {
   return estimateMaxCostMicros(model, JOB_ESTIMATE_PROMPT_TOKENS, maxTokens, 1, table);
 }
+
+/**
+ * The most a Message Batches submission saves against streaming the same chapters: the upper
+ * bound of their cost (every chapter using all its max tokens) less the batch factor of it.
+ */
+export function batchSavingMicros(
+  model: string,
+  maxTokens: number,
+  chapters: number,
+  table: PriceTable = DEFAULT_PRICES,
+): number {
+  if (!table.models[model]) return 0;
+  return Math.round(jobEstimateMicros(model, maxTokens, table) * chapters * (1 - table.batchDiscountFactor));
+}

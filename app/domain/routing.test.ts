@@ -155,9 +155,17 @@ describe('RoutingConfigSchema', () => {
     ],
     [
       { rules: [{ ...DEFAULT_ROUTING_CONFIG.rules[0], destination: 'moon' }] },
-      'rules.0.destination: must be edge or cloud',
+      'rules.0.destination: must be edge, cloud or batch',
     ],
     [{ rules: [{ ...DEFAULT_ROUTING_CONFIG.rules[0], timeoutMs: 5 }] }, 'rules.0.timeoutMs: must be at least 100 ms'],
+    [
+      { rules: [{ ...DEFAULT_ROUTING_CONFIG.rules[0], destination: 'batch', priority: 'high' }] },
+      'rules.0.priority: high priority cannot go to batch: the Message Batches API may take up to 24 hours',
+    ],
+    [
+      { defaultRule: { ...DEFAULT_ROUTING_CONFIG.defaultRule, destination: 'batch' } },
+      'defaultRule.priority: high priority cannot go to batch',
+    ],
     [
       { rules: [DEFAULT_ROUTING_CONFIG.rules[0], DEFAULT_ROUTING_CONFIG.rules[0]] },
       'rules.1.id: duplicate rule id "generate"',
@@ -173,5 +181,39 @@ describe('RoutingConfigSchema', () => {
     ],
   ])('refuses %j with a message for the field', (patch, message) => {
     expect(issues({ ...DEFAULT_ROUTING_CONFIG, ...patch }).join('\n')).toContain(message);
+  });
+});
+
+describe('the batch destination', () => {
+  const economy: RoutingConfig = {
+    ...allCloud,
+    rules: [{ ...DEFAULT_ROUTING_CONFIG.rules[1], destination: 'batch', priority: 'low' }],
+  };
+  const batchPath = post('/api/content/batch-generate');
+
+  it('is accepted by the schema for normal and low priority', () => {
+    expect(RoutingConfigSchema.safeParse(economy).success).toBe(true);
+  });
+
+  it('sends economy delivery to batch, and asap delivery to the cloud (streamed)', () => {
+    expect(routeRequest(batchPath, economy, { chapter: 'c1' }, 3, 'economy')).toMatchObject({
+      destination: 'batch',
+      priority: 'low',
+      reason: { ruleId: 'batch', override: null },
+    });
+    expect(routeRequest(batchPath, economy, { chapter: 'c1' }, 3)).toMatchObject({
+      destination: 'cloud',
+      reason: { override: 'asap-delivery' },
+    });
+  });
+
+  it('falls back to the cloud, never the edge, under the kill switch or outside the canary', () => {
+    expect(
+      routeRequest(batchPath, { ...economy, hybridEnabled: false }, { chapter: 'c1' }, 3, 'economy'),
+    ).toMatchObject({ destination: 'cloud', reason: { override: 'kill-switch' } });
+    expect(routeRequest(batchPath, { ...economy, canaryPercent: 0 }, { chapter: 'c1' }, 3, 'economy')).toMatchObject({
+      destination: 'cloud',
+      reason: { override: 'outside-canary' },
+    });
   });
 });

@@ -22,8 +22,10 @@ const RetryPolicySchema = z
     path: ['maxDelayMs'],
   });
 
-const RouteTargetSchema = z.object({
-  destination: z.enum(['edge', 'cloud'], { message: 'must be edge or cloud' }),
+export const ROUTE_DESTINATIONS = ['edge', 'cloud', 'batch'] as const;
+
+const RouteTargetFields = z.object({
+  destination: z.enum(ROUTE_DESTINATIONS, { message: 'must be edge, cloud or batch' }),
   priority: z.enum(['high', 'normal', 'low'], { message: 'must be high, normal or low' }),
   timeoutMs: z.number().int().min(100, 'must be at least 100 ms').max(3_600_000, 'must be at most an hour'),
   retry: RetryPolicySchema,
@@ -35,16 +37,30 @@ const RouteTargetSchema = z.object({
   maxTokens: z.number().int().min(1).max(128_000, 'must be at most 128000').optional(),
 });
 
+/**
+ * The Message Batches API may take up to 24 hours: a rule that sends `high` priority there
+ * contradicts itself, so the config refuses it (ADR 0020).
+ */
+const noHighPriorityBatch = <T extends { destination: string; priority: string }>(target: T) =>
+  !(target.destination === 'batch' && target.priority === 'high');
+const HIGH_PRIORITY_BATCH = {
+  message:
+    'high priority cannot go to batch: the Message Batches API may take up to 24 hours. Use normal or low priority, or destination cloud',
+  path: ['priority'],
+};
+
+const RouteTargetSchema = RouteTargetFields.refine(noHighPriorityBatch, HIGH_PRIORITY_BATCH);
+
 /** Path patterns: literal segments, `:param` (one segment), `*` inside a segment, `**` (any rest). */
 const PATH_PATTERN = /^\/([A-Za-z0-9._~\-*:]+\/?)*(\*\*)?$/;
 
-export const RouteRuleSchema = RouteTargetSchema.extend({
+export const RouteRuleSchema = RouteTargetFields.extend({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
   match: z.object({
     path: z.string().regex(PATH_PATTERN, 'must be a path pattern such as /api/content/generate-* or /api/jobs/:id'),
     methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
   }),
-});
+}).refine(noHighPriorityBatch, HIGH_PRIORITY_BATCH);
 
 export const RoutingConfigSchema = z
   .object({
@@ -106,8 +122,12 @@ export const DEFAULT_ROUTING_CONFIG: RoutingConfig = {
   },
 };
 
+/** How soon the caller needs the result: `economy` lets a rule's `batch` destination apply. */
+export const DELIVERIES = ['asap', 'economy'] as const;
+export type Delivery = (typeof DELIVERIES)[number];
+
 export interface RouteDecision {
-  destination: 'edge' | 'cloud';
+  destination: 'edge' | 'cloud' | 'batch';
   priority: 'high' | 'normal' | 'low';
   timeoutMs: number;
   retryPolicy: RetryPolicy;
@@ -120,7 +140,7 @@ export interface RouteDecision {
     /** 0–9,999; null when the rule does not send to the cloud (the canary is not consulted). */
     bucket: number | null;
     /** Why the destination differs from the rule's, if it does. */
-    override: 'kill-switch' | 'outside-canary' | 'batch-always-queued' | null;
+    override: 'kill-switch' | 'outside-canary' | 'batch-always-queued' | 'asap-delivery' | null;
   };
 }
 
@@ -278,6 +298,7 @@ export function routeRequest(
   config: RoutingConfig,
   keys: StickyKeys = {},
   version = 0,
+  delivery: Delivery = 'asap',
 ): RouteDecision {
   const pathname = pathnameOf(request.url);
   const method = request.method;
@@ -300,10 +321,20 @@ export function routeRequest(
     ...(target.maxTokens ? { maxTokens: target.maxTokens } : {}),
     reason: { ruleId, configVersion: version, bucket: null, override: null },
   };
-  if (target.destination !== 'cloud') return decision;
+  if (target.destination === 'edge') return decision;
   const stickyValue = keys[config.stickyKey] ?? keys.chapter ?? keys.course ?? keys.user ?? pathname;
   const bucket = stickyBucket(`${config.stickyKey}:${stickyValue}`);
   decision.reason.bucket = bucket;
+  if (target.destination === 'batch') {
+    // Batch is the cloud at half price and hours later: the kill switch and the canary govern it
+    // as they govern the cloud, but what they take away goes to the cloud (streamed), never to the
+    // edge; and only a caller who asked for economy delivery waits for it.
+    if (!config.hybridEnabled) decision.reason.override = 'kill-switch';
+    else if (bucket >= Math.round(config.canaryPercent * 100)) decision.reason.override = 'outside-canary';
+    else if (delivery !== 'economy') decision.reason.override = 'asap-delivery';
+    if (decision.reason.override) decision.destination = 'cloud';
+    return decision;
+  }
   if (!config.hybridEnabled) {
     decision.destination = 'edge';
     decision.reason.override = 'kill-switch';
@@ -321,7 +352,7 @@ export function routeRequest(
  * timeout and retries; `x-route-override: batch-always-queued` tells the caller why.
  */
 export function batchDecision(decision: RouteDecision): RouteDecision {
-  if (decision.destination === 'cloud') return decision;
+  if (decision.destination !== 'edge') return decision;
   return { ...decision, destination: 'cloud', reason: { ...decision.reason, override: 'batch-always-queued' } };
 }
 

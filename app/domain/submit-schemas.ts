@@ -8,6 +8,7 @@ import { safeText } from './input';
 
 export { fieldErrors } from './input';
 import { DEFAULT_MODEL, knownModels } from './prices';
+import { DELIVERIES } from './routing';
 
 export const MAX_BATCH_SIZE = 1000;
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -31,6 +32,12 @@ const generationOptions = {
     .nullable()
     .default(null),
   priority: z.enum(['high', 'normal', 'low'], { message: 'must be high, normal or low' }).optional(),
+  /**
+   * `economy` lets a rule whose destination is `batch` send the work to the Message Batches API
+   * (half price, results within 24 h); `asap` (the default) never waits for a batch. Optional,
+   * not defaulted, so fingerprints of requests stored before it existed still match (ADR 0020).
+   */
+  delivery: z.enum(DELIVERIES, { message: 'must be asap or economy' }).optional(),
   idempotency_key: safeText
     .min(1, { message: 'must not be empty' })
     .max(200, { message: 'must be at most 200 characters' })

@@ -5,6 +5,7 @@ import { useState } from 'react';
 import { z } from 'zod';
 
 import { BatchProgress } from '~/components/batch-progress';
+import { ProviderBatchTable } from '~/components/provider-batch-table';
 import { formatCount, formatMicros } from '~/components/format';
 import { JobsTable } from '~/components/jobs-table';
 import { useLiveJobs } from '~/components/use-live-jobs';
@@ -18,6 +19,7 @@ import { readForm } from '~/server/http.server';
 import { presentBatchEta } from '~/server/presenters/batch-eta.server';
 import { presentBatchList } from '~/server/presenters/batch-list.server';
 import { presentJobList } from '~/server/presenters/job-list.server';
+import { presentProviderBatches } from '~/server/presenters/provider-batches.server';
 import { getRuntime } from '~/server/runtime.server';
 import { cancelBatchService } from '~/server/services/job-control.server';
 
@@ -31,13 +33,14 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   if (!id.success) throw new Response('That is not a batch id.', { status: 404, statusText: 'Not Found' });
   const { db, env, fleet } = await getRuntime();
   const maxInstances = fleet ? await fleet.maxInstances() : env.WORKER_CONCURRENCY;
-  const [[batch], page, eta] = await Promise.all([
+  const [[batch], page, eta, providerBatches] = await Promise.all([
     presentBatchList(db, 1, id.data),
     presentJobList(db, { batch: id.data }, 200),
     presentBatchEta(db, id.data, maxInstances),
+    presentProviderBatches(db, { batchId: id.data }),
   ]);
   if (!batch) throw new Response('No batch has this id.', { status: 404, statusText: 'Not Found' });
-  return json({ batch, jobs: page.jobs, more: page.nextCursor !== null, eta });
+  return json({ batch, jobs: page.jobs, more: page.nextCursor !== null, eta, providerBatches });
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -57,7 +60,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function BatchPage() {
-  const { batch, jobs, more, eta } = useLoaderData<typeof loader>();
+  const { batch, jobs, more, eta, providerBatches } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const root = useRouteLoaderData<typeof rootLoader>('root');
   const [armed, setArmed] = useState(false);
@@ -110,6 +113,7 @@ export default function BatchPage() {
           </Form>
         ) : null}
       </section>
+      <ProviderBatchTable batches={providerBatches} />
       <section className="panel">
         <JobsTable jobs={jobs} caption="Jobs of this batch" empty={<p className="hint">This batch has no jobs.</p>} />
         {more ? (

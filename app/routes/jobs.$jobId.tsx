@@ -6,6 +6,7 @@ import { z } from 'zod';
 
 import { formatCount, formatMicros, formatTime } from '~/components/format';
 import { Markdown } from '~/components/markdown';
+import { ProviderBatchTable } from '~/components/provider-batch-table';
 import { StatusBadge } from '~/components/status-badge';
 import { useLiveJobs } from '~/components/use-live-jobs';
 import { isCancellable, isRetryable, type JobStatus } from '~/domain/job-status';
@@ -15,6 +16,7 @@ import type { loader as rootLoader } from '~/root';
 import { requirePermission } from '~/server/auth/auth.server';
 import { readForm } from '~/server/http.server';
 import { presentJobDetail } from '~/server/presenters/job-status.server';
+import { presentProviderBatches } from '~/server/presenters/provider-batches.server';
 import { getRuntime } from '~/server/runtime.server';
 import { cancelJobs, retryJobs } from '~/server/services/job-control.server';
 
@@ -29,9 +31,12 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const id = JobId.safeParse(params.jobId);
   if (!id.success) throw new Response('That is not a job id.', { status: 404, statusText: 'Not Found' });
   const { db } = await getRuntime();
-  const detail = await presentJobDetail(db, id.data);
+  const [detail, providerBatches] = await Promise.all([
+    presentJobDetail(db, id.data),
+    presentProviderBatches(db, { jobId: id.data }),
+  ]);
   if (!detail) throw new Response('No job has this id.', { status: 404, statusText: 'Not Found' });
-  return json({ detail });
+  return json({ detail, providerBatches });
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -50,7 +55,7 @@ const ms = (value: number | null) =>
   value === null ? '—' : value < 1000 ? `${value} ms` : `${(value / 1000).toFixed(1)} s`;
 
 export default function JobPage() {
-  const { detail } = useLoaderData<typeof loader>();
+  const { detail, providerBatches } = useLoaderData<typeof loader>();
   const timeZone = useTimeZone();
   const result = useActionData<typeof action>();
   const root = useRouteLoaderData<typeof rootLoader>('root');
@@ -108,6 +113,8 @@ export default function JobPage() {
         ) : null}
       </Form>
 
+      <ProviderBatchTable batches={providerBatches} />
+
       {job.error ? (
         <section className="panel error-panel" aria-labelledby="error">
           <h2 id="error">Error</h2>
@@ -147,7 +154,13 @@ export default function JobPage() {
               </tr>
               <tr>
                 <th scope="row">
-                  Compute ({job.destination === 'cloud' ? 'Cloud Run' : 'Vercel'}, {ms(job.usage.busy_ms as number)})
+                  Compute (
+                  {job.destination === 'cloud'
+                    ? 'Cloud Run'
+                    : job.destination === 'batch'
+                      ? 'none: Message Batches API, tokens at half price'
+                      : 'Vercel'}
+                  , {ms(job.usage.busy_ms as number)})
                 </th>
                 <td />
                 <td className="num">{formatMicros(cost.cloud_run + cost.vercel)}</td>

@@ -4,7 +4,13 @@ import { useMemo, useState, type ChangeEvent } from 'react';
 
 import { formatMicros } from '~/components/format';
 import { batchSelection, describeSelection, parseChapterIdsCsv } from '~/domain/csv-ids';
-import { DEFAULT_MODEL, estimateMaxCostMicros, jobEstimateMicros, knownModels } from '~/domain/prices';
+import {
+  batchSavingMicros,
+  DEFAULT_MODEL,
+  estimateMaxCostMicros,
+  jobEstimateMicros,
+  knownModels,
+} from '~/domain/prices';
 import { BatchGenerateSchema, DEFAULT_MAX_TOKENS, fieldErrors, GenerateChapterSchema } from '~/domain/submit-schemas';
 import { paths } from '~/paths';
 import { requirePermission } from '~/server/auth/auth.server';
@@ -36,6 +42,7 @@ export async function action({ request }: ActionFunctionArgs) {
     model: String(form.get('model') || DEFAULT_MODEL),
     max_tokens: Number(form.get('max_tokens') || DEFAULT_MAX_TOKENS),
     ...(form.get('priority') ? { priority: String(form.get('priority')) } : {}),
+    ...(form.get('delivery') ? { delivery: String(form.get('delivery')) } : {}),
     idempotency_key: String(form.get('idempotency_key') || '') || undefined,
   };
 
@@ -101,6 +108,7 @@ export default function SubmitPage() {
   const [model, setModel] = useState(DEFAULT_MODEL);
   const [maxTokens, setMaxTokens] = useState(DEFAULT_MAX_TOKENS);
   const [chapterId, setChapterId] = useState('');
+  const [delivery, setDelivery] = useState<'asap' | 'economy'>('asap');
   const [picked, setPicked] = useState<Set<string>>(new Set());
   const [csv, setCsv] = useState('');
   const chapters = useMemo(
@@ -122,6 +130,10 @@ export default function SubmitPage() {
       ? (Math.ceil((jobEstimateMicros(model, maxTokens) * selection.length) / 10_000) / 100).toFixed(2)
       : '';
   const [capEdited, setCapEdited] = useState<string | null>(null);
+  const saving =
+    delivery === 'economy' && selection.length > 0 && Number.isFinite(maxTokens) && maxTokens > 0
+      ? batchSavingMicros(model, maxTokens, selection.length)
+      : 0;
   const fields = result?.fields ?? {};
   const toggle = (id: string) =>
     setPicked((current) => {
@@ -315,7 +327,27 @@ export default function SubmitPage() {
               <option value="low">low</option>
             </select>
           </label>
+          <label>
+            Delivery
+            <select
+              name="delivery"
+              value={delivery}
+              onChange={(event) => setDelivery(event.target.value === 'economy' ? 'economy' : 'asap')}
+              aria-describedby="delivery-hint"
+            >
+              <option value="asap">as soon as possible</option>
+              <option value="economy">economy (batch, within 24 h)</option>
+            </select>
+            {fields.delivery ? <span className="field-error">{fields.delivery[0]}</span> : null}
+          </label>
         </div>
+        {delivery === 'economy' ? (
+          <p className="hint" id="delivery-hint" aria-live="polite" data-testid="expected-saving">
+            {selection.length === 0
+              ? 'Economy: where a rule sends it to batch, the Message Batches API bills half price.'
+              : `Economy: where a rule sends it to batch, it saves up to ${formatMicros(saving)} against streaming (half price; most batches finish within an hour, all within 24 h).`}
+          </p>
+        ) : null}
         {mode === 'batch' ? (
           <label className="cap-field">
             Spend cap (USD)

@@ -38,6 +38,10 @@ const schema = z.object({
   WORKER_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.url({ message: 'must be a URL' }).optional(),
+  /** The batch dispatcher submits a smaller provider batch once its oldest job has waited this long (ADR 0020). */
+  BATCH_LINGER_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /** The first poll of a provider batch after this long; later polls back off, doubling up to 10 minutes. */
+  BATCH_POLL_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 
   /** The Cloud Run worker to wake after a submit; unset: only the embedded worker is woken. */
   WORKER_URL: z.url({ message: 'must be the worker service URL' }).optional(),

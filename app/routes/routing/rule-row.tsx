@@ -88,6 +88,7 @@ function TargetCells(props: {
         <select name={`${prefix}.destination`} defaultValue={target.destination} aria-label={`${label} destination`}>
           <option>edge</option>
           <option>cloud</option>
+          <option title="Message Batches API at half price, for economy delivery; normal or low priority">batch</option>
         </select>
         {target.model ? <input type="hidden" name={`${prefix}.model`} value={target.model} /> : null}
         {target.maxTokens ? <input type="hidden" name={`${prefix}.maxTokens`} value={target.maxTokens} /> : null}

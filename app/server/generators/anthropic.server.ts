@@ -23,6 +23,45 @@ export interface AnthropicGeneratorOptions {
 const RETRYABLE_STATUS = new Set([408, 409, 429, 500, 502, 503, 504, 529]);
 
 /**
+ * The Messages API request for a chapter, as the streaming path and the batch dispatcher both
+ * send it: the course-level system prompt marked for prompt caching. `cacheTtl: '1h'` where the
+ * same course prompt repeats over a batch's hours (ADR 0020); the 5-minute default otherwise.
+ */
+export function chapterMessageParams(
+  request: GenerationRequest,
+  cacheTtl: '5m' | '1h' = '5m',
+): Anthropic.MessageCreateParamsNonStreaming {
+  const prompt = buildChapterPrompt(request);
+  return {
+    model: request.model,
+    max_tokens: request.maxTokens,
+    ...(request.temperature === null ? {} : { temperature: request.temperature }),
+    system: [
+      {
+        type: 'text',
+        text: prompt.system,
+        cache_control: cacheTtl === '1h' ? { type: 'ephemeral', ttl: '1h' } : { type: 'ephemeral' },
+      },
+    ],
+    messages: [{ role: 'user', content: prompt.user }],
+  };
+}
+
+/** The usage block of a message, split by cache lifetime when the API reports the split. */
+export function usageFromMessage(usage: Anthropic.Usage): TokenUsage {
+  // The split by lifetime prices 1-hour writes correctly; older responses only carry the total,
+  // which is then priced as 5-minute writes.
+  const split = usage.cache_creation;
+  return {
+    inputTokens: usage.input_tokens,
+    outputTokens: usage.output_tokens,
+    cacheReadTokens: usage.cache_read_input_tokens ?? 0,
+    cacheWrite5mTokens: split ? split.ephemeral_5m_input_tokens : (usage.cache_creation_input_tokens ?? 0),
+    cacheWrite1hTokens: split ? split.ephemeral_1h_input_tokens : 0,
+  };
+}
+
+/**
  * Streams a chapter from the Messages API. The course-level system prompt is marked for prompt
  * caching (it is the same for every chapter of a course), so a batch pays full input price once
  * per five minutes and cache-read price after.
@@ -38,7 +77,6 @@ export function createAnthropicGenerator(options: AnthropicGeneratorOptions): Ch
   return {
     name: 'anthropic',
     async generate(request: GenerationRequest, hooks: GenerationHooks): Promise<GenerationResult> {
-      const prompt = buildChapterPrompt(request);
       const usage: TokenUsage = {
         inputTokens: 0,
         outputTokens: 0,
@@ -50,29 +88,12 @@ export function createAnthropicGenerator(options: AnthropicGeneratorOptions): Ch
       let stopReason = 'unknown';
       try {
         const stream = await client.messages.create(
-          {
-            model: request.model,
-            max_tokens: request.maxTokens,
-            ...(request.temperature === null ? {} : { temperature: request.temperature }),
-            system: [{ type: 'text', text: prompt.system, cache_control: { type: 'ephemeral' } }],
-            messages: [{ role: 'user', content: prompt.user }],
-            stream: true,
-          },
+          { ...chapterMessageParams(request), stream: true },
           { signal: hooks.signal },
         );
         for await (const event of stream) {
           if (event.type === 'message_start') {
-            const start = event.message.usage;
-            usage.inputTokens = start.input_tokens;
-            usage.cacheReadTokens = start.cache_read_input_tokens ?? 0;
-            // The split by lifetime prices 1-hour writes correctly; older responses only
-            // carry the total, which is then priced as 5-minute writes.
-            const split = start.cache_creation;
-            usage.cacheWrite5mTokens = split
-              ? split.ephemeral_5m_input_tokens
-              : (start.cache_creation_input_tokens ?? 0);
-            usage.cacheWrite1hTokens = split ? split.ephemeral_1h_input_tokens : 0;
-            usage.outputTokens = start.output_tokens;
+            Object.assign(usage, usageFromMessage(event.message.usage));
             // Billed from here on, even if nothing else arrives: record it at once.
             hooks.onProgress(text, usage.outputTokens, { ...usage });
           } else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {

@@ -1,5 +1,6 @@
 import type { BucketUnit } from '~/domain/chart-data';
 import { histogramPercentile, mergeHistograms } from '~/domain/latency';
+import type { Destination } from '~/domain/job-status';
 
 import type { Queryable } from '../db/port.server';
 
@@ -187,7 +188,7 @@ async function presentRange(db: Queryable, range: DayRange, now: Date) {
 
 interface CostRow {
   bucket: string;
-  destination: 'edge' | 'cloud';
+  destination: Destination;
   model: string;
   attempts: number;
   succeeded: number;
@@ -276,6 +277,9 @@ export async function presentCosts(db: Queryable, range: DayRange, now = new Dat
         .reduce((total, row) => total + Number(row.cost_total_micros), 0),
       cloud: ofBucket
         .filter((row) => row.destination === 'cloud')
+        .reduce((total, row) => total + Number(row.cost_total_micros), 0),
+      batch: ofBucket
+        .filter((row) => row.destination === 'batch')
         .reduce((total, row) => total + Number(row.cost_total_micros), 0),
       chaptersSucceeded: succeeded,
       perChapter: succeeded > 0 ? Math.round(sum('cost_total_micros') / succeeded) : null,

@@ -122,7 +122,7 @@ export async function queueChapter(
     if (isIdempotencyKeyReused(error)) return keyReused();
     throw error;
   }
-  if (result.created) runtime.wakeWorker();
+  if (result.created && decision.destination === 'cloud') runtime.wakeWorker();
   return { kind: 'queued', ...result };
 }
 
@@ -176,6 +176,7 @@ async function queueBatch(
   }
   const { batchId, created } = submitted;
   const jobIds = await batchJobIds(runtime, batchId);
+  // Batch-destination jobs wait for the batch dispatcher's collection, not for a worker.
   if (created && decision.destination === 'cloud') runtime.wakeWorker();
   return { kind: 'queued', batchId, jobIds, created };
 }
@@ -305,7 +306,7 @@ export async function submitGeneration(
   if (unknownIds.length > 0) return unknownChapters(request, unknownIds);
 
   const routeFor = (keys: { chapter: string; course?: string }) =>
-    routeRequest(routed, active.config, { ...keys, user: submitter.actor }, active.version);
+    routeRequest(routed, active.config, { ...keys, user: submitter.actor }, active.version, request.input.delivery);
   // A live rollout on the decision's rule assigns each chapter a variant; the kill switch overrides it.
   const assign = (decision: RouteDecision, chapterId: string) => {
     const rollout = rollouts.get(decision.reason.ruleId);
@@ -335,7 +336,7 @@ export async function submitGeneration(
         },
       }
     : routedDecision;
-  if (decision.destination === 'cloud') {
+  if (decision.destination !== 'edge') {
     const queued = await queueChapter(runtime, submitter, input, decision, assignment);
     if (queued.kind !== 'queued') return queued;
     const status = queued.created

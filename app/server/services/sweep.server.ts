@@ -1,3 +1,4 @@
+import { batchClientFrom, createBatchDispatcher, type BatchDispatcher } from '../batch-dispatcher.server';
 import { drainWithRuntime } from '../cache-invalidation.server';
 import type { Runtime } from '../runtime.server';
 import { sweep } from '../sweeper.server';
@@ -16,5 +17,25 @@ export async function sweepOnce(runtime: Runtime) {
     alertWebhookUrl: runtime.env.ALERT_WEBHOOK_URL,
   });
   const cacheInvalidations = await drainWithRuntime(runtime);
-  return { ...queue, rollouts, cacheInvalidations };
+  const batches = await batchDispatcherOf(runtime).tick();
+  return { ...queue, rollouts, cacheInvalidations, batches };
+}
+
+const dispatchers = new WeakMap<Runtime, BatchDispatcher>();
+
+/** The sweeper's nudge of the batch dispatcher: where no worker runs one (Vercel Cron alone), it still moves. */
+function batchDispatcherOf(runtime: Runtime): BatchDispatcher {
+  let dispatcher = dispatchers.get(runtime);
+  if (!dispatcher) {
+    dispatcher = createBatchDispatcher({
+      db: runtime.db,
+      client: batchClientFrom(runtime.env),
+      prices: runtime.prices,
+      log: runtime.log.child({ component: 'batch-dispatcher' }),
+      lingerSeconds: runtime.env.BATCH_LINGER_SECONDS,
+      firstPollSeconds: runtime.env.BATCH_POLL_SECONDS,
+    });
+    dispatchers.set(runtime, dispatcher);
+  }
+  return dispatcher;
 }
