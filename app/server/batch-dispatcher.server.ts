@@ -262,10 +262,10 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
   /** Ends a chunk of results in one statement (one transaction): ingest_batch_results, set-based. */
   async function ingest(batchId: string, chunk: { rows: IngestRow[] }): Promise<number> {
     if (chunk.rows.length === 0) return 0;
-    const [row] = await db.query<{ ingested: number }>('select public.ingest_batch_results($1, $2::jsonb) as ingested', [
-      batchId,
-      JSON.stringify(chunk.rows),
-    ]);
+    const [row] = await db.query<{ ingested: number }>(
+      'select public.ingest_batch_results($1, $2::jsonb) as ingested',
+      [batchId, JSON.stringify(chunk.rows)],
+    );
     return row.ingested;
   }
 
