@@ -309,6 +309,17 @@ describe.each(databaseTargets())('the batch dispatcher on $name', (target) => {
       expect(killed.succeeded).toBeLessThan(1200);
       expect(killed.running).toBeGreaterThan(0);
 
+      // The killed worker's poll set the next look at the batch (2 s after it saw it ended); set-based
+      // ingest reaches 500 results before that, so the restarted worker's tick waits until it is due.
+      await expect
+        .poll(
+          async () =>
+            (
+              await test_.db.query<{ due: boolean }>('select next_poll_at <= now() as due from public.provider_batches')
+            )[0].due,
+          { timeout: 30_000, interval: 100 },
+        )
+        .toBe(true);
       await dispatcher().tick();
       expect(await statuses()).toEqual({ succeeded: 1200 });
       const [written] = await test_.db.query<{ versions: number; jobs: number; attempts: number }>(
