@@ -17,6 +17,8 @@ function formOf(config: typeof DEFAULT_ROUTING_CONFIG): FormData {
     form.set(ruleFieldName(i, 'backoff'), rule.retry.backoff);
     form.set(ruleFieldName(i, 'baseDelayMs'), String(rule.retry.baseDelayMs));
     form.set(ruleFieldName(i, 'maxDelayMs'), String(rule.retry.maxDelayMs));
+    // The editor always sends it, `batch` when the rule has none.
+    form.set(ruleFieldName(i, 'batchRetriesTo'), rule.retry.batchRetriesTo ?? 'batch');
     // The rule editor carries a promoted rollout's model and max tokens as hidden inputs.
     if (rule.model) form.set(`rules[${i}].model`, rule.model);
     if (rule.maxTokens) form.set(`rules[${i}].maxTokens`, String(rule.maxTokens));
@@ -45,6 +47,29 @@ describe('configFromForm', () => {
       ),
     };
     expect(RoutingConfigSchema.parse(configFromForm(formOf(promoted)))).toEqual(promoted);
+  });
+
+  it('keeps a batch rule whose errored retries go to the cloud', () => {
+    const batchRule = {
+      ...DEFAULT_ROUTING_CONFIG,
+      rules: DEFAULT_ROUTING_CONFIG.rules.map((rule) =>
+        rule.id === 'batch'
+          ? {
+              ...rule,
+              destination: 'batch' as const,
+              priority: 'low' as const,
+              retry: { ...rule.retry, batchRetriesTo: 'cloud' as const },
+            }
+          : rule,
+      ),
+    };
+    expect(RoutingConfigSchema.parse(configFromForm(formOf(batchRule)))).toEqual(batchRule);
+    const form = formOf(batchRule);
+    form.set(ruleFieldName(1, 'batchRetriesTo'), 'edge');
+    const result = RoutingConfigSchema.safeParse(configFromForm(form));
+    expect(result.error!.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([
+      'rules.1.retry.batchRetriesTo: must be batch or cloud',
+    ]);
   });
 
   it('reports a bad field under the name of its input', () => {

@@ -17,7 +17,8 @@ type RuleField =
   | 'maxRetries'
   | 'backoff'
   | 'baseDelayMs'
-  | 'maxDelayMs';
+  | 'maxDelayMs'
+  | 'batchRetriesTo';
 
 function numberOrNaN(value: FormDataEntryValue | undefined): number {
   return typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
@@ -27,6 +28,8 @@ function target(get: (name: string) => FormDataEntryValue | undefined, prefix: s
   // Set by a promoted rollout and carried through the editor unchanged (hidden inputs).
   const model = String(get(`${prefix}.model`) ?? '').trim();
   const maxTokens = String(get(`${prefix}.maxTokens`) ?? '').trim();
+  // `batch` is the default: left out, so saving the editor unchanged changes no config.
+  const batchRetriesTo = String(get(`${prefix}.retry.batchRetriesTo`) ?? '');
   return {
     ...(model ? { model } : {}),
     ...(maxTokens ? { maxTokens: Number(maxTokens) } : {}),
@@ -38,6 +41,7 @@ function target(get: (name: string) => FormDataEntryValue | undefined, prefix: s
       backoff: String(get(`${prefix}.retry.backoff`) ?? ''),
       baseDelayMs: numberOrNaN(get(`${prefix}.retry.baseDelayMs`)),
       maxDelayMs: numberOrNaN(get(`${prefix}.retry.maxDelayMs`)),
+      ...(batchRetriesTo && batchRetriesTo !== 'batch' ? { batchRetriesTo } : {}),
     },
   };
 }
@@ -82,6 +86,7 @@ export function ruleFieldName(index: number, field: RuleField): string {
     case 'backoff':
     case 'baseDelayMs':
     case 'maxDelayMs':
+    case 'batchRetriesTo':
       return `rules[${index}].retry.${field}`;
     default:
       return `rules[${index}].${field}`;

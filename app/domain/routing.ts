@@ -10,12 +10,19 @@ export const BACKOFFS = ['none', 'linear', 'exponential'] as const;
 export const STICKY_KEYS = ['chapter', 'course', 'user'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
+export const BATCH_RETRY_DESTINATIONS = ['batch', 'cloud'] as const;
+
 const RetryPolicySchema = z
   .object({
     maxRetries: z.number().int().min(0, 'must be 0 or more').max(10, 'must be at most 10'),
     backoff: z.enum(BACKOFFS, { message: 'must be none, linear or exponential' }),
     baseDelayMs: z.number().int().min(0).max(600_000, 'must be at most 10 minutes'),
     maxDelayMs: z.number().int().min(0).max(3_600_000, 'must be at most an hour'),
+    /**
+     * Destination batch only: where a retryable errored result is retried. `batch` (the default)
+     * waits for a later provider batch at half price; `cloud` streams it after the backoff (ADR 0020).
+     */
+    batchRetriesTo: z.enum(BATCH_RETRY_DESTINATIONS, { message: 'must be batch or cloud' }).optional(),
   })
   .refine((policy) => policy.maxDelayMs >= policy.baseDelayMs, {
     message: 'maxDelayMs must be at least baseDelayMs',

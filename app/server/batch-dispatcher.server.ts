@@ -11,8 +11,8 @@ import type { Logger } from './log.server';
 /**
  * The batch dispatcher (ADR 0020): collects pending `batch`-destination jobs into a provider
  * batch, submits it to the Message Batches API with custom_id = job id, polls it with backoff,
- * and completes each job from the results JSONL through ingest_batch_result (complete_job /
- * fail_job, as the streaming path). Every step is a SQL function that is safe to repeat, so a
+ * and completes each job from the results JSONL through ingest_batch_results, a chunk of lines a
+ * statement (complete_jobs / fail_jobs, as the streaming path). Every step is a SQL function that is safe to repeat, so a
  * dispatcher killed anywhere resumes on its next tick, in this process or another (the worker's
  * loop and the sweeper's nudge both tick).
  */
@@ -64,7 +64,7 @@ interface OpenBatch {
   created_at: Date;
 }
 
-/** One result line, shaped for ingest_batch_result. */
+/** One result line, shaped for ingest_batch_results. */
 interface IngestRow {
   id: string;
   type: 'succeeded' | 'errored' | 'expired' | 'canceled';
@@ -259,15 +259,12 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
     retryable,
   });
 
-  /** Completes a chunk of results in one statement (one transaction), each through ingest_batch_result. */
+  /** Ends a chunk of results in one statement (one transaction): ingest_batch_results, set-based. */
   async function ingest(batchId: string, chunk: { rows: IngestRow[] }): Promise<number> {
     if (chunk.rows.length === 0) return 0;
     const [row] = await db.query<{ ingested: number }>(
-      `select (count(*) filter (where public.ingest_batch_result(x.id, $2, x.type, x.content, x.stop_reason, x.usage,
-                  x.error_code, x.error_message, x.retryable) is not null))::integer as ingested
-       from jsonb_to_recordset($1::jsonb) as x(id uuid, type text, content text, stop_reason text, usage jsonb,
-                  error_code text, error_message text, retryable boolean)`,
-      [JSON.stringify(chunk.rows), batchId],
+      'select public.ingest_batch_results($1, $2::jsonb) as ingested',
+      [batchId, JSON.stringify(chunk.rows)],
     );
     return row.ingested;
   }
@@ -328,25 +325,22 @@ export function createBatchDispatcher(options: BatchDispatcherOptions) {
   /** Reads the results JSONL to its end; a break mid-way throws, and the next tick reads it again. */
   async function ingestResults(batch: OpenBatch): Promise<number> {
     if (!client || !batch.provider_batch_id) return 0;
-    const jobs = await db.query<{ id: string; model: string; chapter_id: string }>(
-      `select id, model, chapter_id from public.chapter_content_jobs
+    const jobs = await db.query<{ id: string; model: string }>(
+      `select id, model from public.chapter_content_jobs
        where provider_batch_id = $1 and status = 'running' and lease_owner = 'batch:' || $1`,
       [batch.id],
     );
     const models = new Map(jobs.map((job) => [job.id, job.model]));
-    const chapterOf = new Map(jobs.map((job) => [job.id, job.chapter_id]));
     let ingested = 0;
     let rows: IngestRow[] = [];
     // Chunks are written by up to ingestConcurrency connections while the stream reads on: each
-    // chunk is its own transaction over its own jobs. WARNING: two jobs of one chapter in two
-    // chunks lock that chapter's row (complete_job): each chunk completes its jobs in chapter
-    // order, so two chunks always take chapter locks in the same order and cannot deadlock.
-    const byChapter = (a: IngestRow, b: IngestRow) =>
-      (chapterOf.get(a.id) ?? '').localeCompare(chapterOf.get(b.id) ?? '');
+    // chunk is its own transaction over its own jobs. Two jobs of one chapter in two chunks lock
+    // that chapter's row; ingest_batch_results (complete_jobs) takes chapter locks in id order,
+    // so two chunks queue on it instead of deadlocking.
     const inFlight = new Set<Promise<void>>();
     let failed: unknown = null;
     const send = async (chunk: IngestRow[]) => {
-      const sending = ingest(batch.id, { rows: chunk.sort(byChapter) }).then(
+      const sending = ingest(batch.id, { rows: chunk }).then(
         (count) => void (ingested += count),
         (error: unknown) => void (failed ??= error),
       );

@@ -23,6 +23,8 @@ export interface NewJob {
   retryBackoff?: 'none' | 'linear' | 'exponential';
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Destination batch: a retryable errored result is retried from the cloud, not a later batch. */
+  batchRetriesToCloud?: boolean;
   idempotencyKey?: string | null;
   /** The request's fingerprint, stored with idempotencyKey (see requestFingerprint). */
   idempotencyFingerprint?: string | null;
@@ -77,6 +79,7 @@ export function jobJson(job: NewJob) {
     retry_backoff: job.retryBackoff,
     retry_base_ms: job.retryBaseMs,
     retry_max_ms: job.retryMaxMs,
+    batch_retries_to_cloud: job.batchRetriesToCloud ?? false,
     idempotency_key: job.idempotencyKey,
     idempotency_fingerprint: job.idempotencyFingerprint,
     created_by: job.createdBy,

@@ -1,8 +1,8 @@
 /**
  * npm run bench:batch — the batch destination's two halves on the real PostgreSQL, against the
  * local Message Batches stand-in: the time to collect and submit N batch jobs (default 10,000:
- * one provider batch) and the time to ingest their N results (JSONL streamed, each completed
- * through ingest_batch_result → complete_job, 500 lines a statement). Goal: ≥ 2,000 results/s.
+ * one provider batch) and the time to ingest their N results (JSONL streamed, 500 lines a
+ * statement through ingest_batch_results → complete_jobs / fail_jobs). Goal: ≥ 2,000 results/s.
  * Baseline in the same run: the streaming path's completion, one complete_job call per job from
  * 8 concurrent connections (as 8 workers would), for the same number of jobs.
  */

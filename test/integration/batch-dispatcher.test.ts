@@ -200,6 +200,60 @@ describe.each(databaseTargets())('the batch dispatcher on $name', (target) => {
     expect(await job(errored)).toMatchObject({ status: 'succeeded', attempts: 2 });
   });
 
+  it('sends errored retries of a rule that says so to the cloud instead of a later batch', async () => {
+    const runtime = { ...createRuntime(parseEnv({ NODE_ENV: 'test' }), test_.db), wakeWorker: () => undefined };
+    const config: RoutingConfig = {
+      ...DEFAULT_ROUTING_CONFIG,
+      rules: DEFAULT_ROUTING_CONFIG.rules.map((rule) =>
+        rule.id === 'batch'
+          ? {
+              ...rule,
+              destination: 'batch' as const,
+              priority: 'low' as const,
+              retry: {
+                maxRetries: 2,
+                backoff: 'none' as const,
+                baseDelayMs: 0,
+                maxDelayMs: 0,
+                batchRetriesTo: 'cloud' as const,
+              },
+            }
+          : rule,
+      ),
+    };
+    const saved = await saveRoutingVersion(test_.db, 'ops@switchyard.local', config, 'batch retries on cloud');
+    if (!saved.ok) throw new Error(JSON.stringify(saved));
+    await publishRoutingVersion(runtime, 'ops@switchyard.local', saved.version);
+    await submitGeneration(
+      runtime,
+      { actor: 'cm@switchyard.local', scope: 'staff:test' },
+      { kind: 'batch', input: BatchGenerateSchema.parse({ chapter_ids: chapters.slice(0, 3), delivery: 'economy' }) },
+    );
+    const [errored, alsoErrored, fine] = (
+      await test_.db.query<{ id: string }>('select id from public.chapter_content_jobs order by created_at, id')
+    ).map((row) => row.id);
+    standIn.batches.behave({
+      outcome: (customId) => (customId === errored || customId === alsoErrored ? 'errored' : 'succeeded'),
+    });
+    await dispatcher().tick();
+
+    for (const id of [errored, alsoErrored]) {
+      const row = await job(id);
+      expect(row).toMatchObject({ status: 'pending', attempts: 1, error_code: 'api_error' });
+      expect(new Date(row.run_after).getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+    }
+    expect(await job(fine)).toMatchObject({ status: 'succeeded' });
+    // A streaming worker takes them; the dispatcher does not put them into another batch.
+    const claimed = await test_.db.query<{ id: string; destination: string }>(
+      'select id, destination from public.claim_jobs($1, 30, 10)',
+      ['a-streaming-worker'],
+    );
+    expect(new Set(claimed.map((row) => row.id))).toEqual(new Set([errored, alsoErrored]));
+    expect(claimed.every((row) => row.destination === 'cloud')).toBe(true);
+    await dispatcher().tick();
+    expect(standIn.batches.created).toBe(1);
+  });
+
   it('completes the rest after a crash while reading results, writing no chapter twice', async () => {
     const ids = await queue(400);
     standIn.batches.behave({ breakResultsAfter: 250 });
@@ -255,6 +309,17 @@ describe.each(databaseTargets())('the batch dispatcher on $name', (target) => {
       expect(killed.succeeded).toBeLessThan(1200);
       expect(killed.running).toBeGreaterThan(0);
 
+      // The killed worker's poll set the next look at the batch (2 s after it saw it ended); set-based
+      // ingest reaches 500 results before that, so the restarted worker's tick waits until it is due.
+      await expect
+        .poll(
+          async () =>
+            (
+              await test_.db.query<{ due: boolean }>('select next_poll_at <= now() as due from public.provider_batches')
+            )[0].due,
+          { timeout: 30_000, interval: 100 },
+        )
+        .toBe(true);
       await dispatcher().tick();
       expect(await statuses()).toEqual({ succeeded: 1200 });
       const [written] = await test_.db.query<{ versions: number; jobs: number; attempts: number }>(

@@ -1,4 +1,4 @@
-import { BACKOFFS, type RouteRule, type RoutingConfig } from '~/domain/routing';
+import { BACKOFFS, BATCH_RETRY_DESTINATIONS, type RouteRule, type RoutingConfig } from '~/domain/routing';
 import { ruleFieldName } from '~/domain/routing-form';
 
 /** One rule of the editor's table: its match, its target and its place in the order. */
@@ -132,6 +132,19 @@ function TargetCells(props: {
             <option key={backoff}>{backoff}</option>
           ))}
         </select>
+        <select
+          name={`${prefix}.retry.batchRetriesTo`}
+          defaultValue={target.retry.batchRetriesTo ?? 'batch'}
+          aria-label={`${label} errored batch retries go to`}
+          title="Destination batch only: where a retryable errored result is retried"
+        >
+          {BATCH_RETRY_DESTINATIONS.map((destination) => (
+            <option key={destination} value={destination}>
+              {destination === 'batch' ? 'retry in a later batch' : 'retry on cloud'}
+            </option>
+          ))}
+        </select>
+        {error(`${prefix}.retry.batchRetriesTo`)}
       </td>
       <td>
         <input

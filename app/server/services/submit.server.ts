@@ -65,6 +65,7 @@ function jobFields(
     retryBackoff: decision.retryPolicy.backoff,
     retryBaseMs: decision.retryPolicy.baseDelayMs,
     retryMaxMs: decision.retryPolicy.maxDelayMs,
+    batchRetriesToCloud: decision.destination === 'batch' && decision.retryPolicy.batchRetriesTo === 'cloud',
     createdBy: submitter.actor,
     dispatched: decision.destination === 'cloud',
   } satisfies Omit<NewJob, 'chapterId'>;
