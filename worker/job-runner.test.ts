@@ -55,6 +55,35 @@ describe.each(databaseTargets())('JobRunner on $name', (target) => {
     expect(heartbeat.jobs_succeeded).toBe(3);
   });
 
+  it('does not lose a wake-up that arrives while a drain reports its end', async () => {
+    const { db } = test_;
+    const first = await submitJob(db, newJob(chapters[0]));
+    let second: { jobId: string } | undefined;
+    let woken: Promise<number> | undefined;
+    // When the drain that ran the first job writes its end-of-drain presence, a second job is
+    // queued and the worker woken, as the app does after a submit.
+    const watched = new Proxy(db, {
+      get(target, property, receiver) {
+        if (property === 'query') {
+          return async (sql: string, params?: readonly unknown[]) => {
+            if (!second && sql.includes('worker_heartbeat') && (await jobRow(db, first.jobId)).status === 'succeeded') {
+              second = await submitJob(db, newJob(chapters[1]));
+              woken = runner.wake();
+            }
+            return target.query(sql, params);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Database;
+    const runner = new JobRunner({ db: watched, generator: createOfflineGenerator({ delayMs: 0 }), log: silentLogger });
+    expect(await runner.wake()).toBe(2);
+    expect(second).toBeDefined();
+    expect(await woken).toBe(2);
+    expect((await jobRow(db, second!.jobId)).status).toBe('succeeded');
+  });
+
   it('fills its free slots with one claim and records jobs that end together in one statement', async () => {
     const { db } = test_;
     const { batchId } = await submitBatch(

@@ -188,24 +188,30 @@ export class JobRunner {
 
   private async drainLoop(budgetMs: number, mayContinue?: MayContinue): Promise<number> {
     const deadline = Date.now() + budgetMs;
+    const again = () => this.wakeAgain && !this.stopping && Date.now() < deadline;
     let total = 0;
-    try {
-      do {
-        this.wakeAgain = false;
-        try {
-          total += await this.drain(deadline, mayContinue);
-        } catch (error) {
-          this.log.error('drain failed; the sweeper will wake this worker again', { error: String(error) });
-          return total;
-        }
-      } while (this.wakeAgain && !this.stopping && Date.now() < deadline);
-      return total;
-    } finally {
-      // The counts are exact when a drain ends (the reports during it are coalesced).
-      clearTimeout(this.presenceTimer);
-      this.presenceTimer = undefined;
-      await this.reportPresence();
-    }
+    do {
+      this.wakeAgain = false;
+      try {
+        total += await this.drain(deadline, mayContinue);
+      } catch (error) {
+        this.log.error('drain failed; the sweeper will wake this worker again', { error: String(error) });
+        await this.reportDrainEnd();
+        return total;
+      }
+      if (again()) continue;
+      // A wake that arrives while the presence report is written finds this drain still on
+      // (`draining` is set until this returns) and only sets `wakeAgain`: look at it once more.
+      await this.reportDrainEnd();
+    } while (again());
+    return total;
+  }
+
+  /** The counts are exact when a drain ends (the reports during it are coalesced). */
+  private async reportDrainEnd() {
+    clearTimeout(this.presenceTimer);
+    this.presenceTimer = undefined;
+    await this.reportPresence();
   }
 
   /**
