@@ -70,7 +70,10 @@ describe.skipIf(!hasChromium)('an economy batch in Chromium', () => {
     await ops.goto(`${app.url}/routing`);
     await ops.getByRole('heading', { name: 'Serving now' }).waitFor();
     expect(await ops.getByLabel('Rule 2 path').inputValue()).toBe('/api/content/batch-*');
+    // Where errored batch results retry is asked only of a batch rule.
+    await expect.poll(() => ops.getByLabel('Rule 2 errored batch retries go to').count()).toBe(0);
     await ops.getByLabel('Rule 2 destination').selectOption('batch');
+    expect(await ops.getByLabel('Rule 2 errored batch retries go to').inputValue()).toBe('batch');
     await ops.getByLabel('Rule 2 priority').selectOption('low');
     await ops.getByLabel('Why (recorded with the version)').fill('Economy batches at half price');
     await ops.getByRole('button', { name: 'Save and publish' }).click();

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { BACKOFFS, BATCH_RETRY_DESTINATIONS, type RouteRule, type RoutingConfig } from '~/domain/routing';
 import { ruleFieldName } from '~/domain/routing-form';
 
@@ -82,10 +83,18 @@ function TargetCells(props: {
   label: string;
 }) {
   const { prefix, target, error, label } = props;
+  // Where errored batch results retry means something only for a batch destination: the choice
+  // shows there; elsewhere a saved choice is kept as it is, so an unchanged save changes nothing.
+  const [destination, setDestination] = useState(target.destination);
   return (
     <>
       <td>
-        <select name={`${prefix}.destination`} defaultValue={target.destination} aria-label={`${label} destination`}>
+        <select
+          name={`${prefix}.destination`}
+          defaultValue={target.destination}
+          aria-label={`${label} destination`}
+          onChange={(event) => setDestination(event.currentTarget.value as typeof destination)}
+        >
           <option>edge</option>
           <option>cloud</option>
           <option title="Message Batches API at half price, for economy delivery; normal or low priority">batch</option>
@@ -132,18 +141,22 @@ function TargetCells(props: {
             <option key={backoff}>{backoff}</option>
           ))}
         </select>
-        <select
-          name={`${prefix}.retry.batchRetriesTo`}
-          defaultValue={target.retry.batchRetriesTo ?? 'batch'}
-          aria-label={`${label} errored batch retries go to`}
-          title="Destination batch only: where a retryable errored result is retried"
-        >
-          {BATCH_RETRY_DESTINATIONS.map((destination) => (
-            <option key={destination} value={destination}>
-              {destination === 'batch' ? 'retry in a later batch' : 'retry on cloud'}
-            </option>
-          ))}
-        </select>
+        {destination === 'batch' ? (
+          <select
+            name={`${prefix}.retry.batchRetriesTo`}
+            defaultValue={target.retry.batchRetriesTo ?? 'batch'}
+            aria-label={`${label} errored batch retries go to`}
+            title="Where a retryable errored result of the Message Batches API is retried"
+          >
+            {BATCH_RETRY_DESTINATIONS.map((option) => (
+              <option key={option} value={option}>
+                {option === 'batch' ? 'retry in a later batch' : 'retry on cloud'}
+              </option>
+            ))}
+          </select>
+        ) : target.retry.batchRetriesTo ? (
+          <input type="hidden" name={`${prefix}.retry.batchRetriesTo`} value={target.retry.batchRetriesTo} />
+        ) : null}
         {error(`${prefix}.retry.batchRetriesTo`)}
       </td>
       <td>
