@@ -1,11 +1,10 @@
 import { GenerationError, type ChapterGenerator } from '../app/domain/generation';
 import { submitBatch, submitJob, cancelJob } from '../app/server/queue.server';
 import { databaseTargets, type TestDatabase } from '../test/support/databases';
-import { jobRow, newJob, seededChapterIds } from '../test/support/fixtures';
+import { jobRow, newJob, seededChapterIds, watchingQueries } from '../test/support/fixtures';
 import { createOfflineGenerator } from '../app/server/generators/offline.server';
 import { JobRunner } from './job-runner';
 import { silentLogger } from '../app/server/log.server';
-import type { Database } from '../app/server/db/port.server';
 
 describe.each(databaseTargets())('JobRunner on $name', (target) => {
   let test_: TestDatabase;
@@ -62,21 +61,12 @@ describe.each(databaseTargets())('JobRunner on $name', (target) => {
     let woken: Promise<number> | undefined;
     // When the drain that ran the first job writes its end-of-drain presence, a second job is
     // queued and the worker woken, as the app does after a submit.
-    const watched = new Proxy(db, {
-      get(target, property, receiver) {
-        if (property === 'query') {
-          return async (sql: string, params?: readonly unknown[]) => {
-            if (!second && sql.includes('worker_heartbeat') && (await jobRow(db, first.jobId)).status === 'succeeded') {
-              second = await submitJob(db, newJob(chapters[1]));
-              woken = runner.wake();
-            }
-            return target.query(sql, params);
-          };
-        }
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as Database;
+    const watched = watchingQueries(db, async (sql) => {
+      if (!second && sql.includes('worker_heartbeat') && (await jobRow(db, first.jobId)).status === 'succeeded') {
+        second = await submitJob(db, newJob(chapters[1]));
+        woken = runner.wake();
+      }
+    });
     const runner = new JobRunner({ db: watched, generator: createOfflineGenerator({ delayMs: 0 }), log: silentLogger });
     expect(await runner.wake()).toBe(2);
     expect(second).toBeDefined();
@@ -92,18 +82,9 @@ describe.each(databaseTargets())('JobRunner on $name', (target) => {
       chapters.slice(0, 6).map((id) => newJob(id)),
     );
     const statements: { sql: string; params?: readonly unknown[] }[] = [];
-    const watched = new Proxy(db, {
-      get(target, property, receiver) {
-        if (property === 'query') {
-          return (sql: string, params?: readonly unknown[]) => {
-            statements.push({ sql, params });
-            return target.query(sql, params);
-          };
-        }
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as Database;
+    const watched = watchingQueries(db, (sql, params) => {
+      statements.push({ sql, params });
+    });
     // Every generation waits until all six run, so their ends arrive together.
     let started = 0;
     let releaseAll: () => void = () => undefined;

@@ -5,7 +5,7 @@ import { silentLogger } from '../../app/server/log.server';
 import { submitAnalyticsJob, submitJob } from '../../app/server/queue.server';
 import { JobRunner } from '../../worker/job-runner';
 import { databaseTargets, type TestDatabase } from '../support/databases';
-import { jobRow, newJob, seededChapterIds } from '../support/fixtures';
+import { jobRow, newJob, seededChapterIds, watchingQueries } from '../support/fixtures';
 import { insertLearningFixture } from '../support/learning-fixture';
 
 /**
@@ -32,18 +32,9 @@ describe.each(databaseTargets())('analytics jobs on $name', (target) => {
   /** The database with the jobs whose progress was written, in order (one entry per write). */
   const watchingProgress = (db: Database) => {
     const progress: string[] = [];
-    const watched = new Proxy(db, {
-      get(target, property, receiver) {
-        if (property === 'query') {
-          return (sql: string, params?: readonly unknown[]) => {
-            if (sql.includes('record_progress')) progress.push(String(params?.[0]));
-            return target.query(sql, params);
-          };
-        }
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as Database;
+    const watched = watchingQueries(db, (sql, params) => {
+      if (sql.includes('record_progress')) progress.push(String(params?.[0]));
+    });
     return { watched, progress };
   };
 

@@ -33,3 +33,25 @@ export const attemptUsage: AttemptUsage = {
   busyMs: 5,
   costMicros: { input: 1, output: 2, cacheWrite: 0, cacheRead: 0, cloudRun: 0 },
 };
+
+/**
+ * The database with `beforeQuery` called before each of its queries (and awaited), to watch or
+ * time what code under test sends; everything else is the database's own.
+ */
+export function watchingQueries(
+  db: Database,
+  beforeQuery: (sql: string, params?: readonly unknown[]) => void | Promise<void>,
+): Database {
+  return new Proxy(db, {
+    get(target, property, receiver) {
+      if (property === 'query') {
+        return async (sql: string, params?: readonly unknown[]) => {
+          await beforeQuery(sql, params);
+          return target.query(sql, params);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
