@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createApiToken } from '../../app/server/auth/api-tokens.server';
 import { drainWithRuntime, installLocalResponseCache } from '../../app/server/cache-invalidation.server';
 import { issueLocalLearnerToken, learnerApiDeps } from '../../app/server/learner-api.server';
-import { claimJobs, completeJob, submitJob } from '../../app/server/queue.server';
+import { claimJobs, completeJob, completeJobs, submitJob } from '../../app/server/queue.server';
 import { CACHE_STATUS_HEADER, createResponseCache, type ResponseCache } from '../../app/edge/response-cache';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { attemptUsage, newJob, seededChapterIds } from '../support/fixtures';
@@ -152,6 +152,42 @@ describe.each(databaseTargets())('response cache and tag invalidation on $name',
       'select tags from public.cache_invalidations where sent_at is null order by id',
     );
     expect(rows.map((row) => row.tags[0])).toEqual([`chapter:${chapterId}`]);
+    await drainWithRuntime(app.runtime);
+  });
+
+  it('queues one row with every tag when one statement completes several chapters, each course once', async () => {
+    const { db } = test_;
+    const chosen = chapterIds.slice(2, 5);
+    for (const id of chosen) await submitJob(db, newJob(id));
+    const claimed = await claimJobs(db, 'w', 30, chosen.length);
+    expect(claimed).toHaveLength(chosen.length);
+    const [{ last }] = await db.query<{ last: number }>(
+      'select coalesce(max(id), 0)::int as last from public.cache_invalidations',
+    );
+    const done = await completeJobs(
+      db,
+      claimed.map((job) => ({
+        jobId: job.id,
+        workerId: 'w',
+        content: `# ${job.id}`,
+        stopReason: 'end_turn',
+        usage: attemptUsage,
+      })),
+    );
+    expect([...done.values()]).toEqual(chosen.map(() => true));
+    const courses = await db.query<{ course_id: string }>(
+      'select distinct course_id::text from public.chapters where id = any($1::uuid[]) order by 1',
+      [chosen],
+    );
+    const rows = await db.query<{ tags: string[]; reason: string }>(
+      'select tags, reason from public.cache_invalidations where id > $1 order by id',
+      [last],
+    );
+    expect(rows).toHaveLength(1);
+    expect([...rows[0].tags].sort()).toEqual(
+      [...chosen.map((id) => `chapter:${id}`), ...courses.map((c) => `course:${c.course_id}`)].sort(),
+    );
+    expect(rows[0].reason).toBe(`${chosen.length} chapters' content changed`);
     await drainWithRuntime(app.runtime);
   });
 
