@@ -275,7 +275,7 @@ export class JobRunner {
     const notification = parseJobsNotification(payload);
     if (!notification) return;
     if (notification.event === 'cancel_requested') {
-      for (const job of notification.jobs) this.cancelRunning(job.id);
+      for (const job of notification.jobs) if (job.id) this.cancelRunning(job.id);
     } else if (notification.event === 'status' && notification.jobs.some((job) => job.status === 'pending')) {
       this.nudge();
     }

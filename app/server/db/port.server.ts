@@ -69,12 +69,12 @@ export const JOBS_CHANNEL = 'switchyard_jobs';
 /**
  * A NOTIFY on JOBS_CHANNEL, or a change /live sends. Since ADR 0021 the database notifies only
  * new claimable work, once per transaction and without ids (`{"event": "status", "jobs":
- * [{"status": "pending"}]}`), cancel requests of running jobs, and (until record_progress drops
- * it) progress; /live reads every change from job_events.
+ * [{"status": "pending"}]}`), and cancel requests of running jobs; /live reads every change from job_events.
  */
 export interface JobsNotification {
   event: 'status' | 'progress' | 'cancel_requested';
-  jobs: { id: string; status: string; batch_id?: string | null; output_tokens?: number }[];
+  /** `id` is missing from the new-work notification, which says only that something is pending. */
+  jobs: { id?: string; status: string; batch_id?: string | null; output_tokens?: number }[];
 }
 
 export function parseJobsNotification(payload: string): JobsNotification | null {
