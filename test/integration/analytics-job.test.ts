@@ -3,6 +3,7 @@ import { createOfflineGenerator } from '../../app/server/generators/offline.serv
 import type { LearningView } from '../../app/server/learning-analytics.server';
 import { silentLogger } from '../../app/server/log.server';
 import { submitAnalyticsJob, submitJob } from '../../app/server/queue.server';
+import { cancelJobs, retryJobs } from '../../app/server/services/job-control.server';
 import { JobRunner } from '../../worker/job-runner';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { jobRow, newJob, seededChapterIds, watchingQueries } from '../support/fixtures';
@@ -135,6 +136,31 @@ describe.each(databaseTargets())('analytics jobs on $name', (target) => {
         `insert into public.chapter_content_jobs (kind, created_by, model, max_tokens) values ('generation', 't', 'claude-haiku-5-5', 1)`,
       ),
     ).rejects.toThrow(/chapter_content_jobs_kind_shape/);
+  });
+
+  it('runs again when retried from the Jobs list beside a generation, and keeps one result', async () => {
+    const { db } = test_;
+    const control = { db, wakeWorker: () => undefined };
+    const caller = { actor: 'finance@t' };
+    const { jobId } = await submitAnalyticsJob(db, { from: '2026-11-01', to: '2026-11-02', createdBy: 'finance@t' });
+    const generation = await submitJob(db, newJob(chapters[3]));
+    await cancelJobs(control, caller, [jobId, generation.jobId]);
+
+    const retried = await retryJobs(control, caller, [jobId, generation.jobId]);
+    expect(retried.outcomes.map((outcome) => outcome.kind)).toEqual(['queued', 'queued']);
+    expect(await jobRow(db, jobId)).toMatchObject({ kind: 'analytics', status: 'pending', chapter_id: null });
+    expect(await runner().wake()).toBe(2);
+
+    expect(await jobRow(db, jobId)).toMatchObject({ status: 'succeeded', stop_reason: 'computed' });
+    expect((await jobRow(db, generation.jobId)).status).toBe('succeeded');
+    const results = await db.query<{ range_from: string }>(
+      'select range_from::text from public.learning_analytics_results where job_id = $1',
+      [jobId],
+    );
+    expect(results).toEqual([{ range_from: '2026-11-01' }]);
+    // Retried after it succeeded: refused, and the stored result stays the only one.
+    const again = await retryJobs(control, caller, [jobId]);
+    expect(again.outcomes[0].kind).toBe('conflict');
   });
 
   it('fails an analytics job whose payload is malformed, naming the field, without retrying it', async () => {
