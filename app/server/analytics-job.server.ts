@@ -2,13 +2,12 @@ import { ZERO_USAGE } from '~/domain/generation';
 import { parseJobPayload } from '~/domain/job-kinds';
 import { cloudRunCostMicros, vercelCostMicros } from '~/domain/prices';
 
-import type { ExecuteJobOptions, ExecutionResult, StopReason } from './job-execution.server';
+import { keepLease, type ExecuteJobOptions, type ExecutionResult } from './job-execution.server';
 import { computeLearningAnalytics } from './learning-analytics.server';
 import {
   bookLostAttempt,
   completeAnalyticsJob,
   failJob,
-  heartbeatJob,
   recordProgress,
   releaseJob,
   type AttemptUsage,
@@ -22,25 +21,11 @@ import {
  * only its compute, metered like a generation's.
  */
 export async function executeAnalyticsJob(options: Omit<ExecuteJobOptions, 'generator'>): Promise<ExecutionResult> {
-  const { db, job, workerId, leaseSeconds, control } = options;
+  const { db, job, workerId, control } = options;
   const log = options.log.child({ job: job.id, attempt: job.attempts, kind: job.kind });
   const startedAt = performance.now();
-  const heartbeat = setInterval(() => void renewLease(), (leaseSeconds * 1000) / 3);
+  const releaseLease = keepLease(options, log);
   const steps: string[] = [];
-
-  async function renewLease() {
-    try {
-      const { leaseHeld, cancelRequested } = await heartbeatJob(db, job.id, workerId, leaseSeconds);
-      if (!leaseHeld) stop('lease_lost');
-      else if (cancelRequested) stop('cancel');
-    } catch (error) {
-      log.warn('heartbeat failed', { error: String(error) });
-    }
-  }
-  function stop(reason: StopReason) {
-    control.reason ??= reason;
-    control.abort.abort();
-  }
   const usage = (): AttemptUsage => {
     const busyMs = performance.now() - startedAt;
     return {
@@ -108,6 +93,6 @@ export async function executeAnalyticsJob(options: Omit<ExecuteJobOptions, 'gene
     log.warn('analytics job attempt ended', { status, error: message });
     return { outcome: status === null || status === 'running' ? 'abandoned' : status, usage: ZERO_USAGE };
   } finally {
-    clearInterval(heartbeat);
+    releaseLease();
   }
 }

@@ -61,16 +61,42 @@ export interface ExecutionResult {
 }
 
 /**
+ * Renews a running attempt's lease every third of its length until the returned function is
+ * called, and stops the attempt (`control`) when the lease was taken over or a cancel was asked.
+ */
+export function keepLease(
+  options: Pick<ExecuteJobOptions, 'db' | 'job' | 'workerId' | 'leaseSeconds' | 'control'>,
+  log: Logger,
+): () => void {
+  const { db, job, workerId, leaseSeconds, control } = options;
+  const stop = (reason: StopReason) => {
+    control.reason ??= reason;
+    control.abort.abort();
+  };
+  const renew = async () => {
+    try {
+      const { leaseHeld, cancelRequested } = await heartbeatJob(db, job.id, workerId, leaseSeconds);
+      if (!leaseHeld) stop('lease_lost');
+      else if (cancelRequested) stop('cancel');
+    } catch (error) {
+      log.warn('heartbeat failed', { error: String(error) });
+    }
+  };
+  const heartbeat = setInterval(() => void renew(), (leaseSeconds * 1000) / 3);
+  return () => clearInterval(heartbeat);
+}
+
+/**
  * Runs one claimed job to its end: streams the generation, writes throttled progress, keeps the
  * lease alive, and records the outcome with its usage and cost through the queue functions.
  * Used by the Cloud Run worker and by the edge path alike, so both are measured the same way.
  */
 export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionResult> {
-  const { db, job, generator, workerId, leaseSeconds, control } = options;
+  const { db, job, generator, workerId, control } = options;
   const log = options.log.child({ job: job.id, attempt: job.attempts, destination: job.destination });
   const startedAt = performance.now();
   const recorder = options.recorder ?? immediateRecorder(db);
-  const heartbeat = setInterval(() => void renewLease(), (leaseSeconds * 1000) / 3);
+  const releaseLease = keepLease(options, log);
   let firstTokenAt: Date | null = null;
   const progress = throttledProgress(db, job.id, workerId, options.progressIntervalMs ?? 250, (tokens) =>
     usageOf(tokens),
@@ -80,21 +106,6 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
     progress.push(text, tokens, usage);
   };
   log.info('job started', { model: job.model, generator: generator.name });
-
-  async function renewLease() {
-    try {
-      const { leaseHeld, cancelRequested } = await heartbeatJob(db, job.id, workerId, leaseSeconds);
-      if (!leaseHeld) stop('lease_lost');
-      else if (cancelRequested) stop('cancel');
-    } catch (error) {
-      log.warn('heartbeat failed', { error: String(error) });
-    }
-  }
-
-  function stop(reason: StopReason) {
-    control.reason ??= reason;
-    control.abort.abort();
-  }
 
   // An attempt is priced at its start: the prices in force when its request was made.
   const pricedAt = job.started_at ?? new Date();
@@ -178,7 +189,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
     });
     return { outcome: status === null || status === 'running' ? 'abandoned' : status, usage: failure.usage };
   } finally {
-    clearInterval(heartbeat);
+    releaseLease();
   }
 }
 
