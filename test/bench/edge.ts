@@ -10,6 +10,9 @@
  * against a bare `node:http` + `pg` server doing the same SQL (`bare-edge-server.ts`, in its own
  * process like the app), and the app's ratio to it is printed: the ratio is the figure to
  * compare between runs, the absolute one only on a quiet machine.
+ *
+ * `BENCH_EDGE_LOADS=profile` (or `progress`) runs one of the two loads; `BENCH_DB_SUFFIX=name`
+ * gives the bench database its own name when two people bench at once.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -27,6 +30,10 @@ const WARM_UP_SECONDS = 2;
 const POOL_SIZE = 20;
 const LEARNERS = 200;
 const LEARNER_JWT_SECRET = 'bench-edge-learner-secret-of-32-chars!!';
+/** `BENCH_EDGE_LOADS=profile` (or `progress`) runs one load only; both by default. */
+const LOADS = (process.env.BENCH_EDGE_LOADS ?? 'profile,progress').split(',').map((load) => load.trim());
+/** A suffix for the database's fixed name, so two people benching at once do not drop each other's. */
+const DATABASE = `switchyard_bench_edge${process.env.BENCH_DB_SUFFIX ? `_${process.env.BENCH_DB_SUFFIX.replace(/\W/g, '')}` : ''}`;
 
 type Latency = Record<string, number>;
 
@@ -89,7 +96,7 @@ async function startBare(env: Record<string, string>) {
 }
 
 async function main() {
-  const { db, url } = await freshDatabase('switchyard_bench_edge', 2);
+  const { db, url } = await freshDatabase(DATABASE, 2);
   const chapters = await manyChapters(db, 200);
   await db.close();
   const env = parseEnv({ NODE_ENV: 'production', LEARNER_JWT_SECRET });
@@ -166,16 +173,16 @@ async function main() {
   };
 
   try {
-    const bareProfile = await profileLoad(bare.url);
-    const appProfile = await profileLoad(app.url);
-    const bareProgress = await progressLoad(bare.url, 'bare');
-    const appProgress = await progressLoad(app.url, 'app');
+    const bareProfile = LOADS.includes('profile') ? await profileLoad(bare.url) : null;
+    const appProfile = LOADS.includes('profile') ? await profileLoad(app.url) : null;
+    const bareProgress = LOADS.includes('progress') ? await progressLoad(bare.url, 'bare') : null;
+    const appProgress = LOADS.includes('progress') ? await progressLoad(app.url, 'app') : null;
     console.log(
       `bench:edge  connections=${CONNECTIONS} duration=${SECONDS}s each, pool ${POOL_SIZE}, PostgreSQL, ${LEARNERS} learners (a shared, noisy machine: compare ratios between runs)`,
     );
     console.log('  baseline: bare node:http + pg in its own process, same SQL functions, no framework or checks');
-    report('GET /api/user/profile (cached)', appProfile, bareProfile, 15);
-    report('POST /api/progress/update', appProgress, bareProgress, 25);
+    if (appProfile && bareProfile) report('GET /api/user/profile (cached)', appProfile, bareProfile, 15);
+    if (appProgress && bareProgress) report('POST /api/progress/update', appProgress, bareProgress, 25);
   } finally {
     await bare.stop();
     await app.stop();
