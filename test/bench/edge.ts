@@ -15,6 +15,7 @@
  * gives the bench database its own name when two people bench at once.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 import autocannon from 'autocannon';
 
@@ -47,9 +48,25 @@ interface Figures {
   p90: number;
   p99: number;
   max: number;
+  /** The server process's CPU time (user + system) per answered request. */
+  cpuMsPerRequest: number;
 }
 
-function figures(result: autocannon.Result): Figures {
+/**
+ * A process's CPU time so far (ms), from /proc (Linux; clock ticks of 10 ms). On a shared machine
+ * latency depends on what else runs, CPU time per request much less: it is the steadier figure.
+ */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+function figures(result: autocannon.Result, cpuMsUsed: number): Figures {
   const latency = result.latency as unknown as Latency;
   return {
     total: result.requests.total,
@@ -61,19 +78,20 @@ function figures(result: autocannon.Result): Figures {
     p90: latency.p90,
     p99: latency.p99,
     max: latency.max,
+    cpuMsPerRequest: cpuMsUsed / result.requests.total,
   };
 }
 
 function report(name: string, app: Figures, bare: Figures, goal: number) {
   const line = (label: string, f: Figures) =>
     console.log(
-      `    ${label.padEnd(9)} ${fmt(f.throughput, 0).padStart(6)} req/s  p50 ${fmt(f.p50, 1).padStart(6)}  p90 ${fmt(f.p90, 1).padStart(6)}  p99 ${fmt(f.p99, 1).padStart(6)}  max ${fmt(f.max, 0).padStart(5)} ms  (${f.total} requests, ${f.ok} 2xx, ${f.other} other, ${f.errors} errors)`,
+      `    ${label.padEnd(9)} ${fmt(f.throughput, 0).padStart(6)} req/s  p50 ${fmt(f.p50, 1).padStart(6)}  p90 ${fmt(f.p90, 1).padStart(6)}  p99 ${fmt(f.p99, 1).padStart(6)}  max ${fmt(f.max, 0).padStart(5)} ms  cpu ${fmt(f.cpuMsPerRequest * 1000, 0).padStart(4)} µs/req  (${f.total} requests, ${f.ok} 2xx, ${f.other} other, ${f.errors} errors)`,
     );
   console.log(`  ${name}`);
   line('baseline', bare);
   line('app', app);
   console.log(
-    `    app/baseline: throughput ${fmt(app.throughput / bare.throughput)}×, p50 ${fmt(app.p50 / bare.p50)}×, p99 ${fmt(app.p99 / bare.p99)}×;  app p99 ${fmt(app.p99, 1)} ms against the goal of ${goal} ms (${fmt(app.p99 / goal)}× the goal)`,
+    `    app/baseline: throughput ${fmt(app.throughput / bare.throughput)}×, p50 ${fmt(app.p50 / bare.p50)}×, p99 ${fmt(app.p99 / bare.p99)}×, cpu/req ${fmt(app.cpuMsPerRequest / bare.cpuMsPerRequest)}×;  app p99 ${fmt(app.p99, 1)} ms against the goal of ${goal} ms (${fmt(app.p99 / goal)}× the goal)`,
   );
 }
 
@@ -88,6 +106,7 @@ async function startBare(env: Record<string, string>) {
   }
   return {
     url: match[1],
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -114,7 +133,14 @@ async function main() {
   });
   const bare = await startBare({ DATABASE_URL: url, DATABASE_POOL_SIZE: String(POOL_SIZE) });
 
-  const profileLoad = async (base: string) => {
+  /** The measured load, with the server's CPU time over it. */
+  const measured = async (pid: number | undefined, load: () => Promise<autocannon.Result>) => {
+    const before = cpuMs(pid);
+    const result = await load();
+    return figures(result, cpuMs(pid) - before);
+  };
+
+  const profileLoad = async (base: string, pid: number | undefined) => {
     // Fill the cache: each learner's first read is a miss.
     await Promise.all(
       tokens.map((token) => fetch(`${base}/api/user/profile`, { headers: { authorization: `Bearer ${token}` } })),
@@ -135,10 +161,10 @@ async function main() {
         ],
       });
     await load(WARM_UP_SECONDS);
-    return figures(await load(SECONDS));
+    return measured(pid, () => load(SECONDS));
   };
 
-  const progressLoad = async (base: string, eventPrefix: string) => {
+  const progressLoad = async (base: string, pid: number | undefined, eventPrefix: string) => {
     let n = 0;
     const load = (duration: number) =>
       autocannon({
@@ -169,14 +195,14 @@ async function main() {
         ],
       });
     await load(WARM_UP_SECONDS);
-    return figures(await load(SECONDS));
+    return measured(pid, () => load(SECONDS));
   };
 
   try {
-    const bareProfile = LOADS.includes('profile') ? await profileLoad(bare.url) : null;
-    const appProfile = LOADS.includes('profile') ? await profileLoad(app.url) : null;
-    const bareProgress = LOADS.includes('progress') ? await progressLoad(bare.url, 'bare') : null;
-    const appProgress = LOADS.includes('progress') ? await progressLoad(app.url, 'app') : null;
+    const bareProfile = LOADS.includes('profile') ? await profileLoad(bare.url, bare.pid) : null;
+    const appProfile = LOADS.includes('profile') ? await profileLoad(app.url, app.child.pid) : null;
+    const bareProgress = LOADS.includes('progress') ? await progressLoad(bare.url, bare.pid, 'bare') : null;
+    const appProgress = LOADS.includes('progress') ? await progressLoad(app.url, app.child.pid, 'app') : null;
     console.log(
       `bench:edge  connections=${CONNECTIONS} duration=${SECONDS}s each, pool ${POOL_SIZE}, PostgreSQL, ${LEARNERS} learners (a shared, noisy machine: compare ratios between runs)`,
     );
