@@ -84,7 +84,8 @@ describe('the in-process shared cache', () => {
     const cache = createResponseCache({ now: () => clock });
     const next = origin('s-maxage=60, stale-while-revalidate=300');
     const token = `Bearer ${fakeJwt({ sub: 'learner', exp: 30 })}`;
-    const fresh = () => cache.fresh('http://app.test/thing', '/thing', (name) => (name === 'authorization' ? token : null));
+    const fresh = () =>
+      cache.fresh('http://app.test/thing', '/thing', (name) => (name === 'authorization' ? token : null));
     expect(status(await cache.handle(get(token), next))).toBe('MISS');
     clock = 29_000;
     expect(fresh()).not.toBeNull();

@@ -120,7 +120,11 @@ describe.each(databaseTargets())('the cached-reads stand-in for the CDN on $name
     await vi.waitFor(async () => expect((await profile(token)).cache).toBe('STALE'));
     await drainWithRuntime(app.runtime);
     await cache.settled();
-    expect(await profile(token)).toMatchObject({ cache: 'HIT', viaExpress: false, body: { display_name: 'Fresh Fiona' } });
+    expect(await profile(token)).toMatchObject({
+      cache: 'HIT',
+      viaExpress: false,
+      body: { display_name: 'Fresh Fiona' },
+    });
   });
 
   it('serves nothing cached to a token that has expired: the route decides again', async () => {
