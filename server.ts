@@ -4,6 +4,7 @@
  * in this same process unless EMBEDDED_WORKER=false. On Vercel the Remix build runs without
  * this file.
  */
+import { createServer } from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -21,7 +22,7 @@ import { addDemoDataOnFirstStart } from './app/server/db/demo.server';
 import { ConfigurationError, getEnv } from './app/server/env.server';
 import { sweepOnce } from './app/server/services/sweep.server';
 import { drainWithRuntime, installLocalResponseCache } from './app/server/cache-invalidation.server';
-import { cachedReadsMiddleware } from './app/server/cached-reads.server';
+import { cachedReadsListener, cachedReadsMiddleware } from './app/server/cached-reads.server';
 import { DEMO_LEARNER_ID } from './app/server/db/demo-learners.server';
 import { issueLocalLearnerToken, issuesLocalLearnerTokens } from './app/server/learner-api.server';
 import { createResponseCache } from './app/edge/response-cache';
@@ -119,8 +120,9 @@ async function main() {
   });
   // Vercel's CDN caches chapter and profile reads by their headers and tags; here a small
   // in-process cache does, invalidated by the same outbox (cache_invalidations) every second.
-  // It comes first, as the CDN does: a hit costs no file lookup and no guard (reads are safe
-  // methods, which the cross-site guard lets through anyway).
+  // It comes first, as the CDN does: a fresh hit is answered by `cachedReadsListener` before
+  // Express (see below); a miss or a stale entry is filled here, before any file lookup or guard
+  // (reads are safe methods, which the cross-site guard lets through anyway).
   const responseCache = createResponseCache();
   installLocalResponseCache(responseCache);
   const invalidations = setInterval(() => {
@@ -152,7 +154,10 @@ async function main() {
   const learnerToken = issuesLocalLearnerTokens(env)
     ? await issueLocalLearnerToken(env, DEMO_LEARNER_ID, { expiresInSeconds: 86_400 })
     : null;
-  const server = app.listen(env.PORT, () => {
+  const server = createServer(
+    cachedReadsListener({ cache: responseCache, baseHeaders: securityHeaders(null), next: app }),
+  );
+  server.listen(env.PORT, () => {
     const lines = [
       '',
       `  Switchyard is running on http://localhost:${env.PORT}`,

@@ -4,8 +4,24 @@
  * answer cacheable, `Vary` names the request headers in its key, `Vercel-Cache-Tag` (stripped
  * from the answer, as the CDN does) lets `invalidate(tags)` mark entries stale. A stale entry is
  * served once more while one background request revalidates it. Web APIs only.
+ *
+ * Stricter than the CDN in one way: an answer that varies by `Authorization` and was given to a
+ * bearer JWT is kept no longer than that token's `exp` (read, not verified: the origin verified
+ * it when it answered 200), so an expired token never gets a cached answer, fresh or stale.
  */
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
+
+/**
+ * A fresh entry as the server's fast path writes it: the stored status, headers (with the cache
+ * status HIT; `Age` is per request, from `ageSeconds`) and body, the same object for every hit
+ * of one entry, so a server can keep what it derives from it (its wire headers) beside it.
+ */
+export interface FreshHit {
+  readonly status: number;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: Uint8Array;
+  readonly storedAt: number;
+}
 
 interface Entry {
   status: number;
@@ -15,8 +31,11 @@ interface Entry {
   storedAt: number;
   maxAgeMs: number;
   swrMs: number;
+  /** When the bearer token the answer was keyed by expires (ms), or Infinity. */
+  notAfter: number;
   invalidated: boolean;
   revalidating: boolean;
+  hit: FreshHit;
 }
 
 export const CACHE_STATUS_HEADER = 'x-switchyard-cache';
@@ -37,6 +56,22 @@ export function parseSharedCacheControl(value: string | null): { maxAgeMs: numbe
   return { maxAgeMs: sMaxAge * 1000, swrMs: Number.isFinite(swr) ? swr * 1000 : 0 };
 }
 
+/**
+ * The `exp` (as ms) of a bearer JWT, read without verifying it, or Infinity when the header holds
+ * no JWT with a numeric `exp`.
+ */
+export function bearerExpiry(authorization: string | null): number {
+  const match = authorization ? /^Bearer\s+[\w-]+\.([\w-]+)\.[\w-]*$/i.exec(authorization.trim()) : null;
+  if (!match) return Infinity;
+  try {
+    const base64 = match[1].replace(/-/g, '+').replace(/_/g, '/');
+    const { exp } = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '='))) as { exp?: unknown };
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
 export function createResponseCache(options: { now?: () => number; maxEntries?: number } = {}) {
   const now = options.now ?? (() => Date.now());
   const maxEntries = options.maxEntries ?? 10_000;
@@ -45,16 +80,20 @@ export function createResponseCache(options: { now?: () => number; maxEntries?: 
   const pending = new Set<Promise<unknown>>();
 
   /** The key of a request: its normalised URL and the values of the headers its answer varies by. */
-  const keyOf = (url: string, header: (name: string) => string | null, vary: string[]) =>
-    [url, ...vary.map((name) => `${name}:${header(name) ?? ''}`)].join('\n');
+  const keyOf = (href: string, header: (name: string) => string | null, vary: readonly string[]) => {
+    let key = href;
+    for (const name of vary) key += `\n${name}:${header(name) ?? ''}`;
+    return key;
+  };
 
-  const lookup = (url: URL, header: (name: string) => string | null) => {
-    const vary = varyByPath.get(url.pathname);
-    const key = vary ? keyOf(url.href, header, vary) : null;
+  const lookup = (href: string, pathname: string, header: (name: string) => string | null) => {
+    const vary = varyByPath.get(pathname);
+    const key = vary ? keyOf(href, header, vary) : null;
     return { key, entry: key ? entries.get(key) : undefined };
   };
 
-  const isFresh = (entry: Entry) => !entry.invalidated && now() - entry.storedAt < entry.maxAgeMs;
+  const isFresh = (entry: Entry, at: number) =>
+    !entry.invalidated && at - entry.storedAt < entry.maxAgeMs && at < entry.notAfter;
 
   const answer = (entry: Entry, status: CacheStatus) => {
     const headers = new Headers(entry.headers);
@@ -82,15 +121,24 @@ export function createResponseCache(options: { now?: () => number; maxEntries?: 
     varyByPath.set(new URL(request.url).pathname, vary);
     const body = await response.arrayBuffer();
     if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
+    const storedAt = now();
+    const stored: [string, string][] = [...headers];
     const entry: Entry = {
       status: response.status,
-      headers: [...headers],
+      headers: stored,
       body,
       tags,
-      storedAt: now(),
+      storedAt,
       ...policy,
+      notAfter: vary.includes('authorization') ? bearerExpiry(request.headers.get('authorization')) : Infinity,
       invalidated: false,
       revalidating: false,
+      hit: {
+        status: response.status,
+        headers: [...stored.filter(([name]) => name !== 'age'), [CACHE_STATUS_HEADER, 'HIT']],
+        body: new Uint8Array(body),
+        storedAt,
+      },
     };
     entries.set(
       keyOf(request.url, (name) => request.headers.get(name), vary),
@@ -103,10 +151,14 @@ export function createResponseCache(options: { now?: () => number; maxEntries?: 
     /** Answers a GET or HEAD from the cache where it may, else through `next` (storing what it may). */
     async handle(request: Request, next: (request: Request) => Promise<Response>): Promise<Response> {
       if (request.method !== 'GET' && request.method !== 'HEAD') return next(request);
-      const { key, entry } = lookup(new URL(request.url), (name) => request.headers.get(name));
-      if (entry) {
-        const age = now() - entry.storedAt;
-        if (isFresh(entry)) return answer(entry, 'HIT');
+      const url = new URL(request.url);
+      const { key, entry } = lookup(url.href, url.pathname, (name) => request.headers.get(name));
+      const at = now();
+      // The token this answer was keyed by has expired: the origin decides (it answers 401).
+      if (entry && at >= entry.notAfter) entries.delete(key!);
+      else if (entry) {
+        const age = at - entry.storedAt;
+        if (isFresh(entry, at)) return answer(entry, 'HIT');
         if (age < entry.maxAgeMs + entry.swrMs || entry.invalidated) {
           if (!entry.revalidating) {
             entry.revalidating = true;
@@ -123,25 +175,18 @@ export function createResponseCache(options: { now?: () => number; maxEntries?: 
       return store(request, await next(request));
     },
     /**
-     * A fresh entry for a GET of `url` (a HIT), as plain values, or null: the server's fast path,
-     * which then need not build a Request nor a Response for the commonest answer. A stale or
-     * missing entry goes through `handle`.
+     * A fresh entry for a GET of `href` (already normalised, as `new URL(…).href` gives it; its
+     * `pathname` beside it) as the request's headers key it, or null: the server's fast path,
+     * which then builds neither a Request nor a Response nor a URL for the commonest answer. A
+     * stale, expired or missing entry, or an `href` not in normal form, goes through `handle`.
      */
-    fresh(
-      url: string,
-      header: (name: string) => string | null,
-    ): { status: number; headers: [string, string][]; body: Uint8Array } | null {
-      const { entry } = lookup(new URL(url), header);
-      if (!entry || !isFresh(entry)) return null;
-      return {
-        status: entry.status,
-        headers: [
-          ...entry.headers,
-          [CACHE_STATUS_HEADER, 'HIT'],
-          ['age', String(Math.floor((now() - entry.storedAt) / 1000))],
-        ],
-        body: new Uint8Array(entry.body),
-      };
+    fresh(href: string, pathname: string, header: (name: string) => string | null): FreshHit | null {
+      const { entry } = lookup(href, pathname, header);
+      return entry && isFresh(entry, now()) ? entry.hit : null;
+    },
+    /** The `Age` of a hit now, in whole seconds. */
+    ageSeconds(hit: FreshHit): number {
+      return Math.floor((now() - hit.storedAt) / 1000);
     },
     /** Marks every entry carrying one of `tags` stale (served once more while it revalidates). */
     invalidate(tags: readonly string[]): number {

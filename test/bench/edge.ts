@@ -10,8 +10,12 @@
  * against a bare `node:http` + `pg` server doing the same SQL (`bare-edge-server.ts`, in its own
  * process like the app), and the app's ratio to it is printed: the ratio is the figure to
  * compare between runs, the absolute one only on a quiet machine.
+ *
+ * `BENCH_EDGE_LOADS=profile` (or `progress`) runs one of the two loads; `BENCH_DB_SUFFIX=name`
+ * gives the bench database its own name when two people bench at once.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 import autocannon from 'autocannon';
 
@@ -27,6 +31,10 @@ const WARM_UP_SECONDS = 2;
 const POOL_SIZE = 20;
 const LEARNERS = 200;
 const LEARNER_JWT_SECRET = 'bench-edge-learner-secret-of-32-chars!!';
+/** `BENCH_EDGE_LOADS=profile` (or `progress`) runs one load only; both by default. */
+const LOADS = (process.env.BENCH_EDGE_LOADS ?? 'profile,progress').split(',').map((load) => load.trim());
+/** A suffix for the database's fixed name, so two people benching at once do not drop each other's. */
+const DATABASE = `switchyard_bench_edge${process.env.BENCH_DB_SUFFIX ? `_${process.env.BENCH_DB_SUFFIX.replace(/\W/g, '')}` : ''}`;
 
 type Latency = Record<string, number>;
 
@@ -40,9 +48,25 @@ interface Figures {
   p90: number;
   p99: number;
   max: number;
+  /** The server process's CPU time (user + system) per answered request. */
+  cpuMsPerRequest: number;
 }
 
-function figures(result: autocannon.Result): Figures {
+/**
+ * A process's CPU time so far (ms), from /proc (Linux; clock ticks of 10 ms). On a shared machine
+ * latency depends on what else runs, CPU time per request much less: it is the steadier figure.
+ */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+function figures(result: autocannon.Result, cpuMsUsed: number): Figures {
   const latency = result.latency as unknown as Latency;
   return {
     total: result.requests.total,
@@ -54,19 +78,20 @@ function figures(result: autocannon.Result): Figures {
     p90: latency.p90,
     p99: latency.p99,
     max: latency.max,
+    cpuMsPerRequest: cpuMsUsed / result.requests.total,
   };
 }
 
 function report(name: string, app: Figures, bare: Figures, goal: number) {
   const line = (label: string, f: Figures) =>
     console.log(
-      `    ${label.padEnd(9)} ${fmt(f.throughput, 0).padStart(6)} req/s  p50 ${fmt(f.p50, 1).padStart(6)}  p90 ${fmt(f.p90, 1).padStart(6)}  p99 ${fmt(f.p99, 1).padStart(6)}  max ${fmt(f.max, 0).padStart(5)} ms  (${f.total} requests, ${f.ok} 2xx, ${f.other} other, ${f.errors} errors)`,
+      `    ${label.padEnd(9)} ${fmt(f.throughput, 0).padStart(6)} req/s  p50 ${fmt(f.p50, 1).padStart(6)}  p90 ${fmt(f.p90, 1).padStart(6)}  p99 ${fmt(f.p99, 1).padStart(6)}  max ${fmt(f.max, 0).padStart(5)} ms  cpu ${fmt(f.cpuMsPerRequest * 1000, 0).padStart(4)} µs/req  (${f.total} requests, ${f.ok} 2xx, ${f.other} other, ${f.errors} errors)`,
     );
   console.log(`  ${name}`);
   line('baseline', bare);
   line('app', app);
   console.log(
-    `    app/baseline: throughput ${fmt(app.throughput / bare.throughput)}×, p50 ${fmt(app.p50 / bare.p50)}×, p99 ${fmt(app.p99 / bare.p99)}×;  app p99 ${fmt(app.p99, 1)} ms against the goal of ${goal} ms (${fmt(app.p99 / goal)}× the goal)`,
+    `    app/baseline: throughput ${fmt(app.throughput / bare.throughput)}×, p50 ${fmt(app.p50 / bare.p50)}×, p99 ${fmt(app.p99 / bare.p99)}×, cpu/req ${fmt(app.cpuMsPerRequest / bare.cpuMsPerRequest)}×;  app p99 ${fmt(app.p99, 1)} ms against the goal of ${goal} ms (${fmt(app.p99 / goal)}× the goal)`,
   );
 }
 
@@ -81,6 +106,7 @@ async function startBare(env: Record<string, string>) {
   }
   return {
     url: match[1],
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -89,7 +115,7 @@ async function startBare(env: Record<string, string>) {
 }
 
 async function main() {
-  const { db, url } = await freshDatabase('switchyard_bench_edge', 2);
+  const { db, url } = await freshDatabase(DATABASE, 2);
   const chapters = await manyChapters(db, 200);
   await db.close();
   const env = parseEnv({ NODE_ENV: 'production', LEARNER_JWT_SECRET });
@@ -107,7 +133,14 @@ async function main() {
   });
   const bare = await startBare({ DATABASE_URL: url, DATABASE_POOL_SIZE: String(POOL_SIZE) });
 
-  const profileLoad = async (base: string) => {
+  /** The measured load, with the server's CPU time over it. */
+  const measured = async (pid: number | undefined, load: () => Promise<autocannon.Result>) => {
+    const before = cpuMs(pid);
+    const result = await load();
+    return figures(result, cpuMs(pid) - before);
+  };
+
+  const profileLoad = async (base: string, pid: number | undefined) => {
     // Fill the cache: each learner's first read is a miss.
     await Promise.all(
       tokens.map((token) => fetch(`${base}/api/user/profile`, { headers: { authorization: `Bearer ${token}` } })),
@@ -128,10 +161,10 @@ async function main() {
         ],
       });
     await load(WARM_UP_SECONDS);
-    return figures(await load(SECONDS));
+    return measured(pid, () => load(SECONDS));
   };
 
-  const progressLoad = async (base: string, eventPrefix: string) => {
+  const progressLoad = async (base: string, pid: number | undefined, eventPrefix: string) => {
     let n = 0;
     const load = (duration: number) =>
       autocannon({
@@ -162,20 +195,20 @@ async function main() {
         ],
       });
     await load(WARM_UP_SECONDS);
-    return figures(await load(SECONDS));
+    return measured(pid, () => load(SECONDS));
   };
 
   try {
-    const bareProfile = await profileLoad(bare.url);
-    const appProfile = await profileLoad(app.url);
-    const bareProgress = await progressLoad(bare.url, 'bare');
-    const appProgress = await progressLoad(app.url, 'app');
+    const bareProfile = LOADS.includes('profile') ? await profileLoad(bare.url, bare.pid) : null;
+    const appProfile = LOADS.includes('profile') ? await profileLoad(app.url, app.child.pid) : null;
+    const bareProgress = LOADS.includes('progress') ? await progressLoad(bare.url, bare.pid, 'bare') : null;
+    const appProgress = LOADS.includes('progress') ? await progressLoad(app.url, app.child.pid, 'app') : null;
     console.log(
       `bench:edge  connections=${CONNECTIONS} duration=${SECONDS}s each, pool ${POOL_SIZE}, PostgreSQL, ${LEARNERS} learners (a shared, noisy machine: compare ratios between runs)`,
     );
     console.log('  baseline: bare node:http + pg in its own process, same SQL functions, no framework or checks');
-    report('GET /api/user/profile (cached)', appProfile, bareProfile, 15);
-    report('POST /api/progress/update', appProgress, bareProgress, 25);
+    if (appProfile && bareProfile) report('GET /api/user/profile (cached)', appProfile, bareProfile, 15);
+    if (appProgress && bareProgress) report('POST /api/progress/update', appProgress, bareProgress, 25);
   } finally {
     await bare.stop();
     await app.stop();
