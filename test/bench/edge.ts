@@ -11,8 +11,7 @@
  * process like the app), and the app's ratio to it is printed: the ratio is the figure to
  * compare between runs, the absolute one only on a quiet machine.
  *
- * `BENCH_EDGE_LOADS=profile` (or `progress`) runs one of the two loads; `BENCH_DB_SUFFIX=name`
- * gives the bench database its own name when two people bench at once.
+ * `BENCH_EDGE_LOADS=profile` (or `progress`) runs one of the two loads.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -34,7 +33,6 @@ const LEARNER_JWT_SECRET = 'bench-edge-learner-secret-of-32-chars!!';
 /** `BENCH_EDGE_LOADS=profile` (or `progress`) runs one load only; both by default. */
 const LOADS = (process.env.BENCH_EDGE_LOADS ?? 'profile,progress').split(',').map((load) => load.trim());
 /** A suffix for the database's fixed name, so two people benching at once do not drop each other's. */
-const DATABASE = `switchyard_bench_edge${process.env.BENCH_DB_SUFFIX ? `_${process.env.BENCH_DB_SUFFIX.replace(/\W/g, '')}` : ''}`;
 
 type Latency = Record<string, number>;
 
@@ -115,7 +113,7 @@ async function startBare(env: Record<string, string>) {
 }
 
 async function main() {
-  const { db, url } = await freshDatabase(DATABASE, 2);
+  const { db, url } = await freshDatabase('switchyard_bench_edge', 2);
   const chapters = await manyChapters(db, 200);
   await db.close();
   const env = parseEnv({ NODE_ENV: 'production', LEARNER_JWT_SECRET });
