@@ -50,7 +50,11 @@ describe.each(databaseTargets())('micro-batched progress updates on $name', (tar
     const seenCommitted: boolean[] = [];
     const outcomes = await Promise.all(
       learners.map(async (learner, i) => {
-        const outcome = await recordProgressBatched(db, learner, update(chapters[i % chapters.length], { percent: i * 10 }));
+        const outcome = await recordProgressBatched(
+          db,
+          learner,
+          update(chapters[i % chapters.length], { percent: i * 10 }),
+        );
         // Asked at once, on the pool: the row is there, so an answer sent now is not a promise broken.
         seenCommitted.push((await transactionsOf([learner])).has(learner));
         return outcome;
@@ -67,7 +71,7 @@ describe.each(databaseTargets())('micro-batched progress updates on $name', (tar
     expect(new Set((await transactionsOf(learners)).values()).size).toBe(1);
   });
 
-  it("gives each update its own outcome: a refused or failing one does not fail the others", async () => {
+  it('gives each update its own outcome: a refused or failing one does not fail the others', async () => {
     const { db } = test_;
     const [learner, other, staffLearner] = [randomUUID(), randomUUID(), randomUUID()];
     await db.query(

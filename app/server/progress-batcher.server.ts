@@ -43,7 +43,11 @@ const batchers = new WeakMap<Queryable, Batcher>();
  * (rolled back alone) is run again on its own, so its caller meets exactly what a single call
  * gives, error included.
  */
-export function recordProgressBatched(db: Queryable, learnerId: string, update: ProgressUpdate): Promise<ProgressOutcome> {
+export function recordProgressBatched(
+  db: Queryable,
+  learnerId: string,
+  update: ProgressUpdate,
+): Promise<ProgressOutcome> {
   let batcher = batchers.get(db);
   if (!batcher) {
     batcher = { waiting: [], timer: null, immediate: null, inFlight: 0 };
