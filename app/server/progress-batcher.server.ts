@@ -110,8 +110,10 @@ async function recordTogether(db: Queryable, batch: Waiting[]) {
     return;
   }
   const retries: Promise<void>[] = [];
+  const answered = new Set<Waiting>();
   for (const row of rows) {
     const waiting = batch[row.ordinal - 1];
+    answered.add(waiting);
     if (row.error_code) retries.push(recordAlone(db, waiting));
     else {
       try {
@@ -121,5 +123,8 @@ async function recordTogether(db: Queryable, batch: Waiting[]) {
       }
     }
   }
+  // Never leave a request hanging: an update the function did not answer fails loudly.
+  for (const waiting of batch)
+    if (!answered.has(waiting)) waiting.reject(new Error('record_learner_progress_many returned no row for an update'));
   await Promise.all(retries);
 }
