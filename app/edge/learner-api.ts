@@ -51,7 +51,10 @@ export interface LearnerApiDeps {
 
 const BEARER = { 'WWW-Authenticate': 'Bearer realm="switchyard-learners"' };
 
-/** Runs one learner route: route → authenticate → rate limit → the route's step; records it. */
+/**
+ * Runs one learner route: authenticate → rate limit → the route's step, then routes it (by the
+ * learner when known: one `routeRequest` per request, it is pure) and records the sample.
+ */
 async function run(
   request: Request,
   route: string,
@@ -60,11 +63,11 @@ async function run(
 ): Promise<Response> {
   const started = performance.now();
   const active = await deps.routing();
-  let decision = routeRequest(request, active.config, {}, active.version);
+  let learnerId: string | undefined;
   let response: Response;
   try {
     const learner = await authenticateLearner(request, deps.auth);
-    decision = routeRequest(request, active.config, { user: learner.id }, active.version);
+    learnerId = learner.id;
     const retryAfter = deps.rateLimiter.take(learner.id);
     response =
       retryAfter === null
@@ -80,6 +83,7 @@ async function run(
     if (!(thrown instanceof Response)) throw thrown;
     response = thrown;
   }
+  const decision = routeRequest(request, active.config, learnerId ? { user: learnerId } : {}, active.version);
   for (const [name, value] of Object.entries(routeHeaders(decision))) response.headers.set(name, value);
   deps.recordSample({
     route,

@@ -1,19 +1,14 @@
 import type { LearnerStore } from '~/domain/learner-schemas';
-import {
-  profileArguments,
-  progressArguments,
-  toProfileOutcome,
-  toProgressOutcome,
-  type ProfileRow,
-  type ProgressRow,
-} from '~/edge/learner-rows';
+import { profileArguments, toProfileOutcome, type ProfileRow } from '~/edge/learner-rows';
 
 import type { Queryable } from './db/port.server';
+import { recordProgressBatched } from './progress-batcher.server';
 
 /**
  * The learner port on the local database (`npm start`, tests, a deployment next to
  * PostgreSQL). The server has verified the learner's JWT; each operation is one call of the SQL
- * function a learner's own Supabase client would call (`app/edge/supabase-learner-store.ts`).
+ * function a learner's own Supabase client would call (`app/edge/supabase-learner-store.ts`);
+ * progress updates that arrive together are sent as one call that runs it once per update.
  */
 export function createSqlLearnerStore(db: Queryable): LearnerStore {
   return {
@@ -31,13 +26,7 @@ export function createSqlLearnerStore(db: Queryable): LearnerStore {
       ]);
       return toProfileOutcome(learnerId, row);
     },
-    async recordProgress(learnerId, _token, update) {
-      const args = progressArguments(learnerId, update);
-      const [row] = await db.query<ProgressRow>(
-        'select * from public.record_learner_progress($1, $2, $3, $4, $5, $6, $7)',
-        Object.values(args),
-      );
-      return toProgressOutcome(row);
-    },
+    // Concurrent updates share one transaction (progress-batcher.server.ts): one commit for many.
+    recordProgress: (learnerId, _token, update) => recordProgressBatched(db, learnerId, update),
   };
 }

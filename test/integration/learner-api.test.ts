@@ -223,6 +223,39 @@ describe.each(databaseTargets())('learner edge routes on $name', (target) => {
       expect(await fromBob.json()).toMatchObject({ replayed: false });
     });
 
+    it('answers concurrent updates (batched on the local database) each with its own outcome', async () => {
+      // Learners of their own: the other tests count alice's and bob's rows.
+      const [carol, dave] = [randomUUID(), randomUUID()];
+      const [carolToken, daveToken] = await Promise.all([
+        issueLocalLearnerToken(app.env, carol),
+        issueLocalLearnerToken(app.env, dave),
+      ]);
+      const [chapter, other] = [chapterIds[5], chapterIds[6]];
+      const responses = await Promise.all([
+        postProgress(carolToken, { client_event_id: 'c-1', chapter_id: chapter, percent: 50 }),
+        postProgress(daveToken, { client_event_id: 'c-1', chapter_id: chapter, percent: 70 }),
+        postProgress(carolToken, { client_event_id: 'c-1', chapter_id: chapter, percent: 50 }),
+        postProgress(carolToken, { client_event_id: 'c-2', chapter_id: randomUUID(), percent: 10 }),
+        postProgress(daveToken, { client_event_id: 'c-2', chapter_id: other, percent: 20, chapter_version: 7 }),
+        postProgress(daveToken, { client_event_id: 'c-1', chapter_id: chapter, percent: 80 }),
+      ]);
+      const bodies = (await Promise.all(responses.map((response) => response.json()))) as Record<string, unknown>[];
+      // Two updates under one event id may be decided in either order: one applies, the other
+      // is a replay (same figures) or refused (different figures).
+      expect([bodies[0].replayed, bodies[2].replayed].sort()).toEqual([false, true]);
+      expect(bodies[0]).toMatchObject({ chapter_id: chapter, percent: 50 });
+      expect(responses.slice(3, 5).map((response) => response.status)).toEqual([422, 422]);
+      expect(bodies[3]).toMatchObject({ error: { code: 'unknown_chapter' } });
+      expect(bodies[4]).toMatchObject({ error: { code: 'unknown_chapter_version' } });
+      const [daveApplied, daveRefused] = responses[1].status === 200 ? [1, 5] : [5, 1];
+      expect(responses[daveApplied].status).toBe(200);
+      expect(responses[daveRefused].status).toBe(422);
+      expect(bodies[daveRefused]).toMatchObject({ error: { code: 'client_event_id_reused' } });
+      expect(await progressRow(carol, chapter)).toMatchObject({ percent: 50 });
+      expect(await progressRow(dave, chapter)).toMatchObject({ percent: bodies[daveApplied].percent });
+      expect(await progressRow(dave, other)).toBeUndefined();
+    });
+
     it('refuses bad input with a 4xx naming each field, and writes nothing', async () => {
       const bad = await postProgress(bobToken, {
         client_event_id: '',
