@@ -362,6 +362,35 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     ]);
   });
 
+  it('deletes a job with its events and ledger rows, also when a deleted chapter or batch takes it', async () => {
+    const { db } = test_;
+    const single = await submitJob(db, newJob(chapters[0]));
+    const { batchId } = await submitBatch(
+      db,
+      { name: 'doomed', createdBy: 'cm' },
+      chapters.slice(1, 3).map((id) => newJob(id)),
+    );
+    const jobIds = (
+      await db.query<{ id: string }>('select id from public.chapter_content_jobs where batch_id = $1', [batchId])
+    ).map((row) => row.id);
+    const kept = await submitJob(db, newJob(chapters[3]));
+    await claimJobs(db, 'w', 30, 4);
+    const left = async (ids: string[]) =>
+      (
+        await db.query<{ events: number; attempts: number }>(
+          `select (select count(*)::int from public.job_events where job_id = any($1::uuid[])) as events,
+                  (select count(*)::int from public.job_attempts where job_id = any($1::uuid[])) as attempts`,
+          [ids],
+        )
+      )[0];
+    expect(await left([single.jobId, ...jobIds])).toEqual({ events: 6, attempts: 3 });
+
+    await db.query('delete from public.chapters where id = $1', [chapters[0]]);
+    await db.query('delete from public.batches where id = $1', [batchId]);
+    expect(await left([single.jobId, ...jobIds])).toEqual({ events: 0, attempts: 0 });
+    expect(await left([kept.jobId])).toEqual({ events: 2, attempts: 1 });
+  });
+
   it('records progress without a status event: no job_events row and no NOTIFY (the live feed polls)', async () => {
     const { db } = test_;
     const { jobId } = await submitJob(db, newJob(chapters[0]));
