@@ -330,14 +330,21 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     });
     expect(pendingAgain).toBe(claimed[2]);
 
-    const events = await db.query<{ job_id: string; transition: string; attempt: number; detail: Record<string, unknown> }>(
+    const events = await db.query<{
+      job_id: string;
+      transition: string;
+      attempt: number;
+      detail: Record<string, unknown>;
+    }>(
       `select e.job_id, coalesce(e.from_status, '∅') || '→' || e.to_status as transition, e.attempt, e.detail
        from public.job_events e join public.chapter_content_jobs j on j.id = e.job_id
        where j.batch_id = $1 order by e.id`,
       [batchId],
     );
     const of = (jobId: string) =>
-      events.filter((e) => e.job_id === jobId).map((e) => ({ ...e, job_id: undefined, detail: { ...e.detail, run_after: undefined } }));
+      events
+        .filter((e) => e.job_id === jobId)
+        .map((e) => ({ ...e, job_id: undefined, detail: { ...e.detail, run_after: undefined } }));
     expect(of(claimed[0])).toEqual([
       { transition: '∅→pending', attempt: 0, detail: {} },
       { transition: 'pending→running', attempt: 1, detail: { worker: 'w' } },
@@ -347,10 +354,22 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     expect(of(claimed[2])).toEqual([
       { transition: '∅→pending', attempt: 0, detail: {} },
       { transition: 'pending→running', attempt: 1, detail: { worker: 'w' } },
-      { transition: 'running→pending', attempt: 1, detail: { worker: 'w', error_code: 'overloaded', error_message: 'Overloaded' } },
+      {
+        transition: 'running→pending',
+        attempt: 1,
+        detail: { worker: 'w', error_code: 'overloaded', error_message: 'Overloaded' },
+      },
       // The claim keeps the last attempt's error on the row, and its event says so, as before.
-      { transition: 'pending→running', attempt: 2, detail: { worker: 'w2', error_code: 'overloaded', error_message: 'Overloaded' } },
-      { transition: 'running→pending', attempt: 2, detail: { worker: 'w2', error_code: 'overloaded', error_message: 'Overloaded' } },
+      {
+        transition: 'pending→running',
+        attempt: 2,
+        detail: { worker: 'w2', error_code: 'overloaded', error_message: 'Overloaded' },
+      },
+      {
+        transition: 'running→pending',
+        attempt: 2,
+        detail: { worker: 'w2', error_code: 'overloaded', error_message: 'Overloaded' },
+      },
     ]);
     expect(events.find((e) => e.job_id === claimed[2] && e.transition === 'running→pending')?.detail.run_after).toEqual(
       expect.any(String),
