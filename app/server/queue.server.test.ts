@@ -4,7 +4,9 @@ import {
   cancelJob,
   claimJobs,
   completeJob,
+  completeJobs,
   failJob,
+  failJobs,
   heartbeatJob,
   recordProgress,
   reapExpiredLeases,
@@ -297,6 +299,115 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
       'pending→running',
       'running→succeeded',
     ]);
+  });
+
+  it('writes one event per job from set-based claims, completions and failures, and the trigger still writes the rest', async () => {
+    const { db } = test_;
+    const { batchId } = await submitBatch(
+      db,
+      { name: 'events', createdBy: 'cm' },
+      chapters.slice(0, 4).map((id) => newJob(id)),
+    );
+    const claimed = (await claimJobs(db, 'w', 30, 4)).map((job) => job.id);
+    // One success, one refused (another worker's name), one retry, one failure, in one statement each.
+    await completeJobs(db, [
+      { jobId: claimed[0], workerId: 'w', content: 'ok', stopReason: 'end_turn', usage },
+      { jobId: claimed[1], workerId: 'other', content: 'no', stopReason: 'end_turn', usage },
+    ]);
+    await failJobs(db, [
+      { jobId: claimed[2], workerId: 'w', code: 'overloaded', message: 'Overloaded', retryable: true, usage },
+      { jobId: claimed[3], workerId: 'w', code: 'invalid_request', message: 'Bad', retryable: false, usage },
+    ]);
+    // In the same transaction as a set-based claim, a status change by any other statement still
+    // gets its event from the trigger.
+    const pendingAgain = await db.transaction(async (tx) => {
+      await tx.query('update public.chapter_content_jobs set run_after = now() where id = $1', [claimed[2]]);
+      const [job] = await claimJobs(tx, 'w2', 30, 1);
+      await tx.query(`update public.chapter_content_jobs set status = 'pending', lease_owner = null where id = $1`, [
+        job.id,
+      ]);
+      return job.id;
+    });
+    expect(pendingAgain).toBe(claimed[2]);
+
+    const events = await db.query<{
+      job_id: string;
+      transition: string;
+      attempt: number;
+      detail: Record<string, unknown>;
+    }>(
+      `select e.job_id, coalesce(e.from_status, '∅') || '→' || e.to_status as transition, e.attempt, e.detail
+       from public.job_events e join public.chapter_content_jobs j on j.id = e.job_id
+       where j.batch_id = $1 order by e.id`,
+      [batchId],
+    );
+    const of = (jobId: string) =>
+      events
+        .filter((e) => e.job_id === jobId)
+        .map((e) => ({ ...e, job_id: undefined, detail: { ...e.detail, run_after: undefined } }));
+    expect(of(claimed[0])).toEqual([
+      { transition: '∅→pending', attempt: 0, detail: {} },
+      { transition: 'pending→running', attempt: 1, detail: { worker: 'w' } },
+      { transition: 'running→succeeded', attempt: 1, detail: { worker: 'w', stop_reason: 'end_turn' } },
+    ]);
+    expect(of(claimed[1]).map((e) => e.transition)).toEqual(['∅→pending', 'pending→running']);
+    expect(of(claimed[2])).toEqual([
+      { transition: '∅→pending', attempt: 0, detail: {} },
+      { transition: 'pending→running', attempt: 1, detail: { worker: 'w' } },
+      {
+        transition: 'running→pending',
+        attempt: 1,
+        detail: { worker: 'w', error_code: 'overloaded', error_message: 'Overloaded' },
+      },
+      // The claim keeps the last attempt's error on the row, and its event says so, as before.
+      {
+        transition: 'pending→running',
+        attempt: 2,
+        detail: { worker: 'w2', error_code: 'overloaded', error_message: 'Overloaded' },
+      },
+      {
+        transition: 'running→pending',
+        attempt: 2,
+        detail: { worker: 'w2', error_code: 'overloaded', error_message: 'Overloaded' },
+      },
+    ]);
+    expect(events.find((e) => e.job_id === claimed[2] && e.transition === 'running→pending')?.detail.run_after).toEqual(
+      expect.any(String),
+    );
+    expect(of(claimed[3]).map((e) => [e.transition, e.detail])).toEqual([
+      ['∅→pending', {}],
+      ['pending→running', { worker: 'w' }],
+      ['running→failed', { worker: 'w', error_code: 'invalid_request', error_message: 'Bad' }],
+    ]);
+  });
+
+  it('deletes a job with its events and ledger rows, also when a deleted chapter or batch takes it', async () => {
+    const { db } = test_;
+    const single = await submitJob(db, newJob(chapters[0]));
+    const { batchId } = await submitBatch(
+      db,
+      { name: 'doomed', createdBy: 'cm' },
+      chapters.slice(1, 3).map((id) => newJob(id)),
+    );
+    const jobIds = (
+      await db.query<{ id: string }>('select id from public.chapter_content_jobs where batch_id = $1', [batchId])
+    ).map((row) => row.id);
+    const kept = await submitJob(db, newJob(chapters[3]));
+    await claimJobs(db, 'w', 30, 4);
+    const left = async (ids: string[]) =>
+      (
+        await db.query<{ events: number; attempts: number }>(
+          `select (select count(*)::int from public.job_events where job_id = any($1::uuid[])) as events,
+                  (select count(*)::int from public.job_attempts where job_id = any($1::uuid[])) as attempts`,
+          [ids],
+        )
+      )[0];
+    expect(await left([single.jobId, ...jobIds])).toEqual({ events: 6, attempts: 3 });
+
+    await db.query('delete from public.chapters where id = $1', [chapters[0]]);
+    await db.query('delete from public.batches where id = $1', [batchId]);
+    expect(await left([single.jobId, ...jobIds])).toEqual({ events: 0, attempts: 0 });
+    expect(await left([kept.jobId])).toEqual({ events: 2, attempts: 1 });
   });
 
   it('records progress without a status event: no job_events row and no NOTIFY (the live feed polls)', async () => {

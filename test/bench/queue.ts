@@ -17,6 +17,8 @@ import type { Database } from '../../app/server/db/port.server';
 import { silentLogger } from '../../app/server/log.server';
 import { setBatchCap, submitBatch } from '../../app/server/queue.server';
 import { JobRunner } from '../../worker/job-runner';
+import { readFileSync } from 'node:fs';
+
 import { graphileWorkerJobsPerSecond } from './graphile-worker-baseline';
 import { fmt, freshDatabase, manyChapters } from './support';
 
@@ -58,6 +60,27 @@ function counted(db: Database): { db: Database; statements: () => number } {
   return { db: wrapped, statements: () => statements };
 }
 
+/**
+ * CPU time (ms) of each server backend connected to this database, read from /proc: only when the
+ * server runs on this machine (empty otherwise). On a shared machine the throughput swings with
+ * the other load; the database's CPU per job swings far less, so before/after compare on it.
+ */
+async function backendCpu(db: Database): Promise<Map<number, number>> {
+  const rows = await db.query<{ pid: number }>(
+    'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+  );
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      cpu.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100); // clock ticks of 10 ms
+    } catch {
+      // Not a local server, or the backend just ended.
+    }
+  }
+  return cpu;
+}
+
 async function run(capped: boolean): Promise<number> {
   const fresh = await freshDatabase(`switchyard_bench_queue${capped ? '_caps' : ''}`, WORKERS * 3 + 2);
   const chapters = await manyChapters(fresh.db, 2000);
@@ -86,11 +109,14 @@ async function run(capped: boolean): Promise<number> {
         log: silentLogger,
       }),
   );
+  const serverBefore = await backendCpu(fresh.db);
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const done = (await Promise.all(runners.map((runner) => runner.wake()))).reduce((sum, n) => sum + n, 0);
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const serverAfter = await backendCpu(fresh.db);
+  const serverMs = [...serverAfter].reduce((sum, [pid, ms]) => sum + ms - (serverBefore.get(pid) ?? 0), 0);
   const [written] = await fresh.db.query<{ versions: number; events: number; attempts: number; succeeded: number }>(
     `select (select count(*)::int from public.chapter_versions) as versions,
             (select count(*)::int from public.job_events) as events,
@@ -110,6 +136,11 @@ async function run(capped: boolean): Promise<number> {
   console.log(
     `  worker CPU       ${fmt((cpu.user + cpu.system) / 1000 / done, 3)} ms per job (this process: the runners)`,
   );
+  if (serverAfter.size > 0) {
+    console.log(
+      `  database CPU     ${fmt(serverMs / done, 3)} ms per job (its backends, from /proc; steadier than jobs/s on a busy machine)`,
+    );
+  }
   await fresh.db.close();
   return done / seconds;
 }
