@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import pg from 'pg';
 
 import { migrate } from '../../app/server/db/migrate.server';
@@ -8,8 +10,18 @@ import { openPostgres } from '../../app/server/db/postgres.server';
 export const BASE_URL =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** A fresh, migrated database named `name` on the benchmark server. */
-export async function freshDatabase(name: string, poolSize = 10): Promise<{ db: Database; url: string }> {
+/**
+ * This checkout's mark on its benchmark databases: two engineers running the same bench from
+ * two checkouts against one server would otherwise drop each other's database mid-run.
+ */
+const CHECKOUT = createHash('sha256').update(process.cwd()).digest('hex').slice(0, 8);
+
+/**
+ * A fresh, migrated database for `name` on the benchmark server, named `<name>_<checkout>`: a
+ * rerun from the same checkout replaces its own, one from another checkout leaves it alone.
+ */
+export async function freshDatabase(base: string, poolSize = 10): Promise<{ db: Database; url: string }> {
+  const name = `${base}_${CHECKOUT}`;
   const admin = new pg.Client({ connectionString: BASE_URL });
   await admin.connect();
   await admin.query(`drop database if exists ${name} with (force)`);
