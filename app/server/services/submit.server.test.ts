@@ -102,7 +102,9 @@ describe.each(databaseTargets())('submitGeneration on $name', (target) => {
     const shared = { ...runtime, db: watched };
     const missing = randomUUID();
     const ids = [chapters[0], chapters[1], missing, chapters[2], chapters[0]];
-    const results = await Promise.all(ids.map((id) => submitGeneration(shared, submitter, chapter({ chapter_id: id }))));
+    const results = await Promise.all(
+      ids.map((id) => submitGeneration(shared, submitter, chapter({ chapter_id: id }))),
+    );
     expect(results.map((result) => result.kind)).toEqual(['queued', 'queued', 'unknown_chapters', 'queued', 'queued']);
     expect(results[2]).toMatchObject({ unknownIds: [missing], fields: { chapter_id: ['no chapter has this id'] } });
     // One read for the burst (distinct ids), where each submit used to read alone.
