@@ -8,7 +8,6 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { createRequestHandler } from '@remix-run/express';
 import { broadcastDevReady, type ServerBuild } from '@remix-run/node';
 import express from 'express';
 
@@ -23,6 +22,7 @@ import { ConfigurationError, getEnv } from './app/server/env.server';
 import { sweepOnce } from './app/server/services/sweep.server';
 import { drainWithRuntime, installLocalResponseCache } from './app/server/cache-invalidation.server';
 import { cachedReadsListener, cachedReadsMiddleware } from './app/server/cached-reads.server';
+import { remixRequestHandler } from './app/server/remix-handler.server';
 import { DEMO_LEARNER_ID } from './app/server/db/demo-learners.server';
 import { issueLocalLearnerToken, issuesLocalLearnerTokens } from './app/server/learner-api.server';
 import { createResponseCache } from './app/edge/response-cache';
@@ -148,7 +148,7 @@ async function main() {
       return next();
     res.status(403).type('text/plain').send(CROSS_SITE_MESSAGE);
   });
-  app.all('*', createRequestHandler({ build, mode: build.mode }));
+  app.all('*', remixRequestHandler(build));
 
   // Without Supabase Auth, learner tokens are issued here; print one so the edge routes can be tried.
   const learnerToken = issuesLocalLearnerTokens(env)

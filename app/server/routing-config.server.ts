@@ -3,6 +3,7 @@ import { DEFAULT_ROUTING_CONFIG, RoutingConfigSchema, type RoutingConfig } from 
 import type { Database, Queryable } from './db/port.server';
 import type { EdgeConfigStore } from './edge-config.server';
 import { createLogger } from './log.server';
+import { refreshingCache } from './refreshing-cache.server';
 
 export interface ActiveRoutingConfig {
   config: RoutingConfig;
@@ -21,55 +22,34 @@ const DEFAULT_ACTIVE: ActiveRoutingConfig = {
   publishedAt: null,
 };
 
-const CACHE_MS = 1000;
-/**
- * Past CACHE_MS the last value is still served, for at most this long, while one read refreshes
- * it. Measured (bench:edge, 50 concurrent progress POSTs on a 20-connection pool): when every
- * request that found the value expired read it again, those reads queued behind the pool and
- * cost the route tens of milliseconds each second.
- */
-const STALE_MS = 5000;
-interface Cached {
-  value: ActiveRoutingConfig;
-  at: number;
-  refreshing: Promise<ActiveRoutingConfig> | null;
-}
-const cache = new WeakMap<Database, Cached>();
 const log = createLogger({ component: 'router' });
+
+const cached = refreshingCache({
+  keyOf: (runtime: { db: Database; edgeConfig: EdgeConfigStore | null }) => runtime.db,
+  read: readActive,
+  freshMs: 1000,
+  staleMs: 5000,
+  onRefreshError: (error) =>
+    log.warn('the routing config could not be read; the last one read is served', { error: error.message }),
+});
 
 /**
  * The routing config the router serves: read from Edge Config when it is configured, else the
  * latest version published in the database; when Edge Config cannot be read, the database's
  * last published version (last known good), and the failure is logged. Kept for a second per
  * process, then refreshed by one read while the others are answered with the value it
- * replaces: a publish is visible here about a second after Edge Config serves it.
+ * replaces (`refreshingCache`): a publish is visible here about a second after Edge Config
+ * serves it.
  */
-export async function activeRoutingConfig(runtime: {
+export function activeRoutingConfig(runtime: {
   db: Database;
   edgeConfig: EdgeConfigStore | null;
 }): Promise<ActiveRoutingConfig> {
-  const hit = cache.get(runtime.db);
-  const age = hit ? Date.now() - hit.at : Infinity;
-  if (hit && age < CACHE_MS) return hit.value;
-  if (hit?.refreshing) return age < STALE_MS ? hit.value : hit.refreshing;
-  const entry: Cached = hit ?? { value: DEFAULT_ACTIVE, at: 0, refreshing: null };
-  const refreshing = readActive(runtime)
-    .then((value) => {
-      if (cache.get(runtime.db) === entry) Object.assign(entry, { value, at: Date.now() });
-      return value;
-    })
-    .finally(() => (entry.refreshing = null));
-  // Callers answered with the last value do not await this read; its failure is only logged.
-  refreshing.catch((error: Error) =>
-    log.warn('the routing config could not be read; the last one read is served', { error: error.message }),
-  );
-  entry.refreshing = refreshing;
-  if (!hit) cache.set(runtime.db, entry);
-  return hit && age < STALE_MS ? hit.value : refreshing;
+  return cached.get(runtime);
 }
 
 export function forgetActiveRoutingConfig(db: Database): void {
-  cache.delete(db);
+  cached.forget(db);
 }
 
 async function readActive(runtime: { db: Database; edgeConfig: EdgeConfigStore | null }): Promise<ActiveRoutingConfig> {

@@ -69,6 +69,33 @@ describe.each(databaseTargets())('micro-batched submits on $name', (target) => {
     expect(count.n).toBe(3);
   });
 
+  it('answers a burst with no failing job from one insert: a reused key refused, a replayed key answered', async () => {
+    const { db } = test_;
+    const first = await submitJob(db, newJob(chapters[0], { idempotencyKey: 'k1', idempotencyFingerprint: 'first' }));
+    const results = await Promise.allSettled([
+      submitJobBatched(db, newJob(chapters[1], { idempotencyKey: 'k2', idempotencyFingerprint: 'mine' })),
+      submitJobBatched(db, newJob(chapters[2], { idempotencyKey: 'k1', idempotencyFingerprint: 'other' })),
+      submitJobBatched(db, newJob(chapters[0], { idempotencyKey: 'k1', idempotencyFingerprint: 'first' })),
+      submitJobBatched(db, newJob(chapters[3])),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(isIdempotencyKeyReused((results[1] as PromiseRejectedResult).reason)).toBe(true);
+    expect((results[2] as PromiseFulfilledResult<unknown>).value).toEqual({ jobId: first.jobId, created: false });
+    const created = [results[0], results[3]].map(
+      (result) => (result as PromiseFulfilledResult<{ jobId: string; created: boolean }>).value,
+    );
+    expect(created.map((result) => result.created)).toEqual([true, true]);
+    expect(new Set((await committedBy(created.map((result) => result.jobId))).values()).size).toBe(1);
+    // The new job keeps its key's fingerprint, so a later replay with another request is refused.
+    const [stored] = await db.query<{ idempotency_fingerprint: string | null }>(
+      'select idempotency_fingerprint from public.chapter_content_jobs where id = $1',
+      [created[0].jobId],
+    );
+    expect(stored.idempotency_fingerprint).toBe('mine');
+    const [count] = await db.query<{ n: number }>('select count(*)::int as n from public.chapter_content_jobs');
+    expect(count.n).toBe(3);
+  });
+
   it('answers a key repeated inside one burst with the same job, created once', async () => {
     const { db } = test_;
     const job = newJob(chapters[0], { idempotencyKey: 'same', idempotencyFingerprint: 'f' });

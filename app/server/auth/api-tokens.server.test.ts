@@ -1,6 +1,14 @@
 import { databaseTargets, type TestDatabase } from '../../../test/support/databases';
+import { watchingQueries } from '../../../test/support/fixtures';
 import { createStaff } from '../services/staff.server';
-import { authenticateApiToken, createApiToken } from './api-tokens.server';
+import {
+  VERIFIED_TOKEN_TTL_MS,
+  authenticateApiToken,
+  createApiToken,
+  revokeApiToken,
+  verifyApiToken,
+} from './api-tokens.server';
+import type { Staff } from './staff.server';
 
 /**
  * A token's last use is kept to the minute: the page still says when it was last used, but a
@@ -10,6 +18,7 @@ describe.each(databaseTargets())('API token last use on $name', (target) => {
   let test_: TestDatabase;
   let token: string;
   let tokenId: string;
+  let actor: Staff;
 
   beforeEach(async () => {
     test_ = await target.create();
@@ -18,7 +27,7 @@ describe.each(databaseTargets())('API token last use on $name', (target) => {
       displayName: 'Admin',
       role: 'admin',
     });
-    const actor = { id: staffId, email: 'admin@example.com', displayName: 'Admin', role: 'admin' as const };
+    actor = { id: staffId, email: 'admin@example.com', displayName: 'Admin', role: 'admin' };
     ({ token, id: tokenId } = await createApiToken(test_.db, actor, { name: 'CMS', scopes: ['submit', 'read'] }));
     // Counts every write of a token row, whoever makes it.
     await test_.db.query('create table public.test_token_writes (token_id uuid not null)');
@@ -92,5 +101,42 @@ describe.each(databaseTargets())('API token last use on $name', (target) => {
     expect(await authenticateApiToken(test_.db, token)).toBeNull();
     expect(await authenticateApiToken(test_.db, `${token}x`)).toBeNull();
     expect(await writes()).toBe(before);
+  });
+
+  it('reads the tokens of concurrent requests together, and takes a verified one on trust for a moment', async () => {
+    const reads: unknown[] = [];
+    const watched = watchingQueries(test_.db, (sql, params) => {
+      if (sql.includes('token_hash = any')) reads.push(params?.[0]);
+    });
+    const other = await createApiToken(test_.db, actor, { name: 'Script', scopes: ['read'] });
+    const results = await Promise.all(
+      [token, other.token, token, `${token}x`].map((bearer) => verifyApiToken(watched, bearer)),
+    );
+    expect(results.map((result) => result?.name ?? null)).toEqual(['CMS', 'Script', 'CMS', null]);
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toHaveLength(3);
+    expect(await verifyApiToken(watched, token)).toEqual({ id: tokenId, name: 'CMS', scopes: ['submit', 'read'] });
+    expect(reads).toHaveLength(1);
+    // An unknown token is never remembered: every attempt with it is read again.
+    expect(await verifyApiToken(watched, `${token}x`)).toBeNull();
+    expect(reads).toHaveLength(2);
+  });
+
+  it('refuses a token revoked by this process at once, and one revoked elsewhere once the moment is over', async () => {
+    expect(await verifyApiToken(test_.db, token)).toMatchObject({ id: tokenId });
+    expect(await revokeApiToken(test_.db, actor, tokenId)).toBe(true);
+    expect(await verifyApiToken(test_.db, token)).toBeNull();
+
+    const other = await createApiToken(test_.db, actor, { name: 'Script', scopes: ['read'] });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      expect(await verifyApiToken(test_.db, other.token)).toMatchObject({ id: other.id });
+      // Revoked by another instance (or by hand): this process has not heard of it.
+      await test_.db.query('update public.api_tokens set revoked_at = now() where id = $1', [other.id]);
+      vi.advanceTimersByTime(VERIFIED_TOKEN_TTL_MS);
+      expect(await verifyApiToken(test_.db, other.token)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

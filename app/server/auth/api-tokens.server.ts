@@ -1,6 +1,7 @@
 import type { TokenScope } from '~/domain/permissions';
 
 import { audit } from '../audit.server';
+import { batchedLookup } from '../batched-lookup.server';
 import type { Database, Queryable } from '../db/port.server';
 import type { Staff } from './staff.server';
 import { hashToken, newSecretToken } from './tokens.server';
@@ -43,7 +44,7 @@ export async function createApiToken(
 }
 
 export async function revokeApiToken(db: Database, actor: Staff, id: string): Promise<boolean> {
-  return db.transaction(async (tx) => {
+  const revoked = await db.transaction(async (tx) => {
     const rows = await tx.query(
       'update public.api_tokens set revoked_at = now(), revoked_by = $2 where id = $1 and revoked_at is null returning id',
       [id, actor.id],
@@ -52,6 +53,9 @@ export async function revokeApiToken(db: Database, actor: Staff, id: string): Pr
       await audit(tx, { actor: actor.email, action: 'api_token.revoke', targetType: 'api_token', targetId: id });
     return rows.length > 0;
   });
+  // Every request from here on reads its token again: a token revoked here is refused at once.
+  forgetVerifiedTokens(db);
+  return revoked;
 }
 
 export async function listApiTokens(db: Queryable): Promise<ApiTokenSummary[]> {
@@ -81,6 +85,13 @@ export async function listApiTokens(db: Queryable): Promise<ApiTokenSummary[]> {
   }));
 }
 
+/** What a live token may do, as authentication returns it. */
+export interface VerifiedApiToken {
+  id: string;
+  name: string;
+  scopes: TokenScope[];
+}
+
 /**
  * The live token behind a bearer value, marking it used; null when unknown or revoked.
  *
@@ -89,24 +100,81 @@ export async function listApiTokens(db: Queryable): Promise<ApiTokenSummary[]> {
  * mark is refreshed by whichever request locks the row first; the others skip the locked row
  * rather than wait for it, so a burst writes the row once and never serialises on it.
  */
-export async function authenticateApiToken(
-  db: Queryable,
-  token: string,
-): Promise<{ id: string; name: string; scopes: TokenScope[] } | null> {
-  const [row] = await db.query<{ id: string; name: string; scopes: TokenScope[]; stale: boolean }>(
-    `select id, name, scopes, coalesce(last_used_at < now() - interval '1 minute', true) as stale
+export async function authenticateApiToken(db: Queryable, token: string): Promise<VerifiedApiToken | null> {
+  const hash = hashToken(token);
+  return (await authenticateApiTokenHashes(db, [hash])).get(hash) ?? null;
+}
+
+/** `authenticateApiToken` for many stored hashes at once: one read, and one write for the stale marks. */
+async function authenticateApiTokenHashes(db: Queryable, hashes: string[]): Promise<Map<string, VerifiedApiToken>> {
+  const rows = await db.query<{ id: string; name: string; scopes: TokenScope[]; token_hash: string; stale: boolean }>(
+    `select id, name, scopes, token_hash, coalesce(last_used_at < now() - interval '1 minute', true) as stale
      from public.api_tokens
-     where token_hash = $1 and revoked_at is null`,
-    [hashToken(token)],
+     where token_hash = any($1) and revoked_at is null`,
+    [hashes],
   );
-  if (!row) return null;
-  if (row.stale)
+  const stale = rows.filter((row) => row.stale).map((row) => row.id);
+  if (stale.length > 0)
     await db.query(
       `update public.api_tokens set last_used_at = now()
-       where id = (select id from public.api_tokens
-                   where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')
-                   for no key update skip locked)`,
-      [row.id],
+       where id in (select id from public.api_tokens
+                    where id = any($1) and (last_used_at is null or last_used_at < now() - interval '1 minute')
+                    for no key update skip locked)`,
+      [stale],
     );
-  return { id: row.id, name: row.name, scopes: row.scopes };
+  return new Map(rows.map((row) => [row.token_hash, { id: row.id, name: row.name, scopes: row.scopes }]));
+}
+
+/**
+ * How long a verified token is taken on trust by this process. A revocation made here is
+ * obeyed at once (`revokeApiToken` forgets every verified token); one made by another process
+ * (another Vercel instance, SQL by hand) within this long. Unknown and revoked tokens are never
+ * remembered: each attempt with one is read again.
+ */
+export const VERIFIED_TOKEN_TTL_MS = 1000;
+
+interface VerifiedTokens {
+  byHash: Map<string, { token: VerifiedApiToken; at: number }>;
+  /** Advanced by every revocation: a read that started before one must not be remembered. */
+  generation: number;
+}
+const verifiedTokens = new WeakMap<Database, VerifiedTokens>();
+const lookUpTokenHash = batchedLookup(authenticateApiTokenHashes);
+
+/**
+ * `authenticateApiToken` for the API routes (issue 18, ADR 0024): a token verified within
+ * `VERIFIED_TOKEN_TTL_MS` is not read again, and the reads of concurrent requests go together
+ * (`batchedLookup`: one `token_hash = any(…)` read for every token waiting), so 50 concurrent
+ * callers of one token cost one read a second instead of 50 pool checkouts each.
+ */
+export async function verifyApiToken(db: Database, token: string): Promise<VerifiedApiToken | null> {
+  let verified = verifiedTokens.get(db);
+  if (!verified) {
+    verified = { byHash: new Map(), generation: 0 };
+    verifiedTokens.set(db, verified);
+  }
+  const hash = hashToken(token);
+  const hit = verified.byHash.get(hash);
+  const startedAt = Date.now();
+  if (hit && startedAt - hit.at < VERIFIED_TOKEN_TTL_MS) return hit.token;
+  const generation = verified.generation;
+  const found = await lookUpTokenHash(db, hash);
+  if (!found) {
+    verified.byHash.delete(hash);
+    return null;
+  }
+  if (verified.generation === generation) {
+    if (verified.byHash.size >= 1000)
+      for (const [key, entry] of verified.byHash)
+        if (startedAt - entry.at >= VERIFIED_TOKEN_TTL_MS) verified.byHash.delete(key);
+    verified.byHash.set(hash, { token: found, at: startedAt });
+  }
+  return found;
+}
+
+function forgetVerifiedTokens(db: Database): void {
+  const verified = verifiedTokens.get(db);
+  if (!verified) return;
+  verified.byHash.clear();
+  verified.generation += 1;
 }

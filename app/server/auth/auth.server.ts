@@ -5,7 +5,7 @@ import { can, type Action, type TokenScope } from '~/domain/permissions';
 import type { AppEnv } from '../env.server';
 import { apiError, clientAddress } from '../http.server';
 import { getRuntime } from '../runtime.server';
-import { authenticateApiToken } from './api-tokens.server';
+import { verifyApiToken } from './api-tokens.server';
 import { CROSS_SITE_MESSAGE, isSameOriginRequest } from './same-origin.server';
 import { findSessionStaff, type SessionMeta } from './sessions.server';
 import type { Staff } from './staff.server';
@@ -126,7 +126,7 @@ export async function requireApiCaller(request: Request, action: Action): Promis
         'learner_token',
         "This looks like a learner's access token; staff API routes take a staff API token (sy_…) or a staff session.",
       );
-    const token = bearer ? await authenticateApiToken(db, bearer) : null;
+    const token = bearer ? await verifyApiToken(db, bearer) : null;
     if (!token)
       throw apiError(
         401,

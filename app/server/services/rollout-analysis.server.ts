@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime.server';
 import { publishRoutingVersion, saveRoutingVersion } from './routing-control.server';
 import {
   abortRollout,
+  forgetLiveRollouts,
   recordRolloutEvent,
   rolloutFromRow,
   type Rollout,
@@ -282,6 +283,7 @@ export async function analyseRollouts(
     }
     return results;
   });
+  if (decided.length > 0) forgetLiveRollouts(runtime.db);
   for (const { result, rollout } of decided) {
     if (result.decision !== 'promote') continue;
     const version = await publishPromotion(runtime, rollout.id, rollout.ruleId, rollout.candidate);
@@ -344,6 +346,7 @@ export async function controlRollout(
     };
     return { ok: true, rollout: rolloutFromRow(updated), message: messages[control] };
   });
+  if (changed.ok) forgetLiveRollouts(runtime.db);
   if (changed.ok && control === 'promote') {
     const version = await publishPromotion(runtime, rolloutId, changed.rollout.ruleId, changed.rollout.candidate);
     return version

@@ -11,6 +11,8 @@ import { fieldErrors } from '~/domain/input';
 
 import { audit } from '../audit.server';
 import type { Database, Queryable } from '../db/port.server';
+import { createLogger } from '../log.server';
+import { refreshingCache } from '../refreshing-cache.server';
 import { latestPublished } from '../routing-config.server';
 
 /**
@@ -92,9 +94,36 @@ export async function recordRolloutEvent(
 }
 
 /** Running and paused rollouts, by rule id: what the router consults on every submission. */
-export async function liveRollouts(db: Queryable): Promise<Map<string, Rollout>> {
+async function liveRollouts(db: Queryable): Promise<Map<string, Rollout>> {
   const rows = await db.query<RolloutRow>(`select * from public.rollouts where state in ('running', 'paused')`);
   return new Map(rows.map((row) => [row.rule_id, rolloutFromRow(row)]));
+}
+
+const log = createLogger({ component: 'rollouts' });
+
+const cachedRollouts = refreshingCache({
+  keyOf: (db: Database) => db,
+  read: liveRollouts,
+  freshMs: 1000,
+  staleMs: 5000,
+  onRefreshError: (error) =>
+    log.warn('the live rollouts could not be read; the last ones read are served', { error: error.message }),
+});
+
+/**
+ * `liveRollouts` as the router reads it on every submission: kept for a second per process like
+ * the routing config it belongs to (ADR 0024), instead of a read per request. A start, abort,
+ * pause, resume or analysis step made in this process is seen at once (it forgets the cached
+ * value); one made by another process (the sweeper on Vercel Cron, another instance) within
+ * about a second, as a publish of the routing config is.
+ */
+export function routedLiveRollouts(db: Database): Promise<Map<string, Rollout>> {
+  return cachedRollouts.get(db);
+}
+
+/** After a change to a rollout's state or weight: the next submission reads them again. */
+export function forgetLiveRollouts(db: Database): void {
+  cachedRollouts.forget(db);
 }
 
 export async function listRollouts(db: Queryable, limit = 20): Promise<Rollout[]> {
@@ -218,6 +247,7 @@ export async function startRollout(db: Database, actor: string, input: unknown):
       });
       return rolloutFromRow(row);
     });
+    forgetLiveRollouts(db);
     return { ok: true, rollout };
   } catch (error) {
     if ((error as { code?: string }).code === UNIQUE_VIOLATION)
@@ -241,7 +271,7 @@ export async function abortRollout(
   rolloutId: string,
   reason: string,
 ): Promise<RolloutActionResult> {
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx): Promise<RolloutActionResult> => {
     const [row] = await tx.query<RolloutRow>('select * from public.rollouts where id = $1 for update', [rolloutId]);
     if (!row) return { ok: false, kind: 'not_found', message: 'There is no such rollout.' };
     if (row.state !== 'running' && row.state !== 'paused')
@@ -266,4 +296,6 @@ export async function abortRollout(
       message: 'Rollout aborted: the rule is back on its baseline.',
     };
   });
+  if (result.ok) forgetLiveRollouts(db);
+  return result;
 }

@@ -9,7 +9,7 @@ import { parseEnv } from '../env.server';
 import { createOfflineGenerator } from '../generators/offline.server';
 import { createRuntime, type Runtime } from '../runtime.server';
 import { databaseTargets, type TestDatabase } from '../../../test/support/databases';
-import { jobRow, seededChapterIds } from '../../../test/support/fixtures';
+import { jobRow, seededChapterIds, watchingQueries } from '../../../test/support/fixtures';
 
 const submitter = { actor: 'cm@switchyard.local', scope: 'staff:test' };
 const chapter = (input: Record<string, unknown>) => ({
@@ -92,6 +92,24 @@ describe.each(databaseTargets())('submitGeneration on $name', (target) => {
     });
     expect(await jobCount()).toBe(0);
     expect(wakes).toBe(0);
+  });
+
+  it('looks up the chapters of concurrent submits together, and refuses only the one whose chapter is unknown', async () => {
+    const chapterReads: unknown[] = [];
+    const watched = watchingQueries(test_.db, (sql, params) => {
+      if (sql.includes('from public.chapters where id = any')) chapterReads.push(params?.[0]);
+    });
+    const shared = { ...runtime, db: watched };
+    const missing = randomUUID();
+    const ids = [chapters[0], chapters[1], missing, chapters[2], chapters[0]];
+    const results = await Promise.all(
+      ids.map((id) => submitGeneration(shared, submitter, chapter({ chapter_id: id }))),
+    );
+    expect(results.map((result) => result.kind)).toEqual(['queued', 'queued', 'unknown_chapters', 'queued', 'queued']);
+    expect(results[2]).toMatchObject({ unknownIds: [missing], fields: { chapter_id: ['no chapter has this id'] } });
+    // One read for the burst (distinct ids), where each submit used to read alone.
+    expect(chapterReads).toEqual([[chapters[0], chapters[1], missing, chapters[2]]]);
+    expect(await jobCount()).toBe(4);
   });
 
   it('with the kill switch on, generates a single chapter at the edge but still queues a batch', async () => {

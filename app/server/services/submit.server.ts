@@ -7,6 +7,7 @@ import type { BatchGenerateInput, GenerateChapterInput } from '~/domain/submit-s
 
 import { audit } from '../audit.server';
 import type { ApiCaller } from '../auth/auth.server';
+import { batchedLookup } from '../batched-lookup.server';
 import { executeJob, type ExecutionOutcome } from '../job-execution.server';
 import { createLogger } from '../log.server';
 import { presentJobDetail, presentJobStatus } from '../presenters/job-status.server';
@@ -22,7 +23,7 @@ import {
 import { activeRoutingConfig } from '../routing-config.server';
 import { submitJobBatched } from '../submit-batcher.server';
 import type { Runtime } from '../runtime.server';
-import { assignVariant, liveRollouts, type RolloutAssignment } from './rollout.server';
+import { assignVariant, routedLiveRollouts, type RolloutAssignment } from './rollout.server';
 
 /**
  * Queueing generation: the job rows (and the batch) commit first, then the worker is woken.
@@ -247,6 +248,9 @@ async function generateAtEdge(
   }
 }
 
+/** One chapter's course, read together with the other single-chapter submits waiting for one. */
+const lookUpChapter = batchedLookup(findChapters);
+
 /** What to generate: one chapter (queued or run at the edge) or a batch (always queued). */
 export type GenerationRequest = ChapterRequest | BatchRequest;
 type ChapterRequest = { kind: 'chapter'; input: GenerateChapterInput };
@@ -297,11 +301,16 @@ export async function submitGeneration(
   routed: Request = new Request(`http://switchyard.internal${API_PATH[request.kind]}`, { method: 'POST' }),
 ): Promise<ChapterSubmitResult | BatchSubmitResult> {
   const ids = request.kind === 'chapter' ? [request.input.chapter_id] : request.input.chapter_ids;
-  // The three reads at once: one round trip of waiting instead of two (issue 18).
+  // The routing config and the live rollouts come from this process's short-lived caches; one
+  // chapter's lookup shares a read with the other submits waiting for one (issue 18, ADR 0024).
   const [chapters, active, rollouts] = await Promise.all([
-    findChapters(runtime.db, ids),
+    request.kind === 'chapter'
+      ? lookUpChapter(runtime.db, request.input.chapter_id).then(
+          (chapter) => new Map(chapter ? [[request.input.chapter_id, chapter]] : []),
+        )
+      : findChapters(runtime.db, ids),
     activeRoutingConfig(runtime),
-    liveRollouts(runtime.db),
+    routedLiveRollouts(runtime.db),
   ]);
   const unknownIds = ids.filter((id) => !chapters.has(id));
   if (unknownIds.length > 0) return unknownChapters(request, unknownIds);

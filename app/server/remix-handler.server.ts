@@ -1,0 +1,90 @@
+import {
+  createReadableStreamFromReadable,
+  createRequestHandler,
+  writeReadableStreamToWritable,
+  type ServerBuild,
+} from '@remix-run/node';
+import type { NextFunction, Request as ExpressRequest, Response as ExpressResponse } from 'express';
+
+/**
+ * A small body is read whole before Remix sees the request, and handed over as one buffer
+ * rather than a web stream pumped from the socket.
+ */
+const WHOLE_BODY_MAX_BYTES = 64 * 1024;
+
+/**
+ * `npm start`'s bridge from Express to Remix: what `@remix-run/express`'s `createRequestHandler`
+ * does (every request still goes through Remix's own handler, as on Vercel, whose adapter is its
+ * own), with two costs cut that a CPU profile of bench:submit showed (issue 18, ADR 0024): a
+ * small request body is read into one buffer instead of being wrapped in a web stream, and a
+ * JSON response is written with one `end()` and a Content-Length instead of being pumped chunk
+ * by chunk from its stream and closed with an empty chunk. HTML documents and server-sent events
+ * still stream as they did.
+ */
+export function remixRequestHandler(build: ServerBuild) {
+  const handle = createRequestHandler(build, build.mode);
+  return async (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => {
+    try {
+      const response = await handle(await toFetchRequest(req, res));
+      await sendResponse(res, response);
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+/** The host the client asked for, with the port of X-Forwarded-Host or Host, as the Express adapter has it. */
+function requestHost(req: ExpressRequest): string {
+  const portOf = (value: string | undefined) => Number.parseInt(value?.split(':')[1] ?? '', 10);
+  const forwardedPort = portOf(req.get('X-Forwarded-Host'));
+  const hostPort = portOf(req.get('host'));
+  const port = Number.isSafeInteger(forwardedPort) ? forwardedPort : Number.isSafeInteger(hostPort) ? hostPort : '';
+  // req.hostname respects the "trust proxy" setting.
+  return `${req.hostname}${port ? `:${port}` : ''}`;
+}
+
+async function toFetchRequest(req: ExpressRequest, res: ExpressResponse): Promise<Request> {
+  const headers: [string, string][] = [];
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) for (const item of value) headers.push([name, item]);
+    else if (value) headers.push([name, value]);
+  }
+  // Loaders and actions are aborted when the response can no longer be written before it was.
+  let controller: AbortController | null = new AbortController();
+  res.on('finish', () => (controller = null));
+  res.on('close', () => controller?.abort());
+  const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, signal: controller.signal };
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const length = Number(req.headers['content-length']);
+    if (req.headers['transfer-encoding'] === undefined && length <= WHOLE_BODY_MAX_BYTES)
+      init.body = await readWholeBody(req);
+    else {
+      init.body = createReadableStreamFromReadable(req);
+      init.duplex = 'half';
+    }
+  }
+  return new Request(`${req.protocol}://${requestHost(req)}${req.originalUrl}`, init);
+}
+
+function readWholeBody(req: ExpressRequest): Promise<Uint8Array<ArrayBuffer>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => {
+      const whole = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      resolve(new Uint8Array(whole.buffer as ArrayBuffer, whole.byteOffset, whole.byteLength));
+    });
+    req.once('error', reject);
+  });
+}
+
+async function sendResponse(res: ExpressResponse, response: Response): Promise<void> {
+  res.statusMessage = response.statusText;
+  res.status(response.status);
+  for (const [name, value] of response.headers.entries()) res.append(name, value);
+  const contentType = response.headers.get('content-type') ?? '';
+  if (/text\/event-stream/i.test(contentType)) res.flushHeaders();
+  if (!response.body) res.end();
+  else if (/^application\/json/i.test(contentType)) res.end(Buffer.from(await response.arrayBuffer()));
+  else await writeReadableStreamToWritable(response.body, res);
+}
