@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { createRequestHandler } from '@remix-run/express';
 import type { ServerBuild } from '@remix-run/node';
 import express from 'express';
 
 import { drainWithRuntime, installLocalResponseCache } from '../../app/server/cache-invalidation.server';
 import { cachedReadsListener, cachedReadsMiddleware } from '../../app/server/cached-reads.server';
+import { remixRequestHandler } from '../../app/server/remix-handler.server';
 import { issueLocalLearnerToken, learnerApiDeps } from '../../app/server/learner-api.server';
 import { securityHeaders } from '../../app/server/security-headers.server';
 import { CACHE_STATUS_HEADER, createResponseCache, type ResponseCache } from '../../app/edge/response-cache';
@@ -44,7 +44,7 @@ describe.each(databaseTargets())('the cached-reads stand-in for the CDN on $name
       next();
     });
     express_.use(cachedReadsMiddleware(build, cache));
-    express_.all('*', createRequestHandler({ build, mode: build.mode }));
+    express_.all('*', remixRequestHandler(build));
     server = createServer(cachedReadsListener({ cache, baseHeaders: securityHeaders(null), next: express_ }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
