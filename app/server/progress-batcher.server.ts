@@ -2,6 +2,7 @@ import type { ProgressOutcome, ProgressUpdate } from '~/domain/learner-schemas';
 import { progressArguments, toProgressOutcome, type ProgressRow } from '~/edge/learner-rows';
 
 import type { Queryable } from './db/port.server';
+import { microBatcher, type Waiting } from './micro-batcher.server';
 
 /** How long an update waits for others to share its transaction, while another one commits. */
 export const PROGRESS_BATCH_LINGER_MS = 2;
@@ -14,22 +15,6 @@ export const PROGRESS_BATCH_LINGER_MS = 2;
 export const PROGRESS_BATCH_MAX = 32;
 
 const SINGLE_SQL = 'select * from public.record_learner_progress($1, $2, $3, $4, $5, $6, $7)';
-
-interface Waiting {
-  learnerId: string;
-  update: ProgressUpdate;
-  resolve: (outcome: ProgressOutcome) => void;
-  reject: (error: unknown) => void;
-}
-
-interface Batcher {
-  waiting: Waiting[];
-  timer: NodeJS.Timeout | null;
-  immediate: NodeJS.Immediate | null;
-  inFlight: number;
-}
-
-const batchers = new WeakMap<Queryable, Batcher>();
 
 /**
  * `record_learner_progress` for one learner's update, sharing one transaction with the other
@@ -48,53 +33,33 @@ export function recordProgressBatched(
   learnerId: string,
   update: ProgressUpdate,
 ): Promise<ProgressOutcome> {
-  let batcher = batchers.get(db);
-  if (!batcher) {
-    batcher = { waiting: [], timer: null, immediate: null, inFlight: 0 };
-    batchers.set(db, batcher);
-  }
-  const state = batcher;
-  return new Promise((resolve, reject) => {
-    state.waiting.push({ learnerId, update, resolve, reject });
-    if (state.waiting.length >= PROGRESS_BATCH_MAX) flush(db, state);
-    else if (state.inFlight === 0) state.immediate ??= setImmediate(() => flush(db, state));
-    else state.timer ??= setTimeout(() => flush(db, state), PROGRESS_BATCH_LINGER_MS);
-  });
+  return batched(db, { learnerId, update });
 }
 
-function flush(db: Queryable, state: Batcher) {
-  if (state.timer) clearTimeout(state.timer);
-  if (state.immediate) clearImmediate(state.immediate);
-  state.timer = null;
-  state.immediate = null;
-  while (state.waiting.length > 0) {
-    const batch = state.waiting.splice(0, PROGRESS_BATCH_MAX);
-    state.inFlight += 1;
-    void (batch.length === 1 ? recordAlone(db, batch[0]) : recordTogether(db, batch)).finally(() => {
-      state.inFlight -= 1;
-    });
-  }
+interface Item {
+  learnerId: string;
+  update: ProgressUpdate;
 }
+
+const batched = microBatcher<Item, ProgressOutcome>({
+  max: PROGRESS_BATCH_MAX,
+  lingerMs: PROGRESS_BATCH_LINGER_MS,
+  send: (db, batch) => (batch.length === 1 ? recordAlone(db, batch[0]) : recordTogether(db, batch)),
+  unanswered: 'record_learner_progress_many returned no row for an update',
+});
 
 /** A lone update skips the subtransaction: the single function, as an unbatched caller would. */
-async function recordAlone(db: Queryable, waiting: Waiting) {
-  try {
-    const [row] = await db.query<ProgressRow>(
-      SINGLE_SQL,
-      Object.values(progressArguments(waiting.learnerId, waiting.update)),
-    );
-    waiting.resolve(toProgressOutcome(row));
-  } catch (error) {
-    waiting.reject(error);
-  }
+async function recordAlone(db: Queryable, { item, resolve }: Waiting<Item, ProgressOutcome>) {
+  const [row] = await db.query<ProgressRow>(SINGLE_SQL, Object.values(progressArguments(item.learnerId, item.update)));
+  resolve(toProgressOutcome(row));
 }
 
-async function recordTogether(db: Queryable, batch: Waiting[]) {
-  let rows: (ProgressRow & { ordinal: number; error_code: string | null })[];
-  try {
-    rows = await db.query('select * from public.record_learner_progress_many($1)', [
+async function recordTogether(db: Queryable, batch: Waiting<Item, ProgressOutcome>[]) {
+  const rows = await db.query<ProgressRow & { ordinal: number; error_code: string | null }>(
+    'select * from public.record_learner_progress_many($1)',
+    [
       JSON.stringify(
-        batch.map(({ learnerId, update }) => ({
+        batch.map(({ item: { learnerId, update } }) => ({
           learner_id: learnerId,
           chapter_id: update.chapter_id,
           client_event_id: update.client_event_id,
@@ -104,17 +69,14 @@ async function recordTogether(db: Queryable, batch: Waiting[]) {
           reset: update.reset,
         })),
       ),
-    ]);
-  } catch (error) {
-    for (const waiting of batch) waiting.reject(error);
-    return;
-  }
+    ],
+  );
+  // An update that raised was rolled back alone: run it again on its own, so its caller meets
+  // exactly what a single call gives, error included.
   const retries: Promise<void>[] = [];
-  const answered = new Set<Waiting>();
   for (const row of rows) {
     const waiting = batch[row.ordinal - 1];
-    answered.add(waiting);
-    if (row.error_code) retries.push(recordAlone(db, waiting));
+    if (row.error_code) retries.push(recordAlone(db, waiting).catch(waiting.reject));
     else {
       try {
         waiting.resolve(toProgressOutcome(row));
@@ -123,8 +85,5 @@ async function recordTogether(db: Queryable, batch: Waiting[]) {
       }
     }
   }
-  // Never leave a request hanging: an update the function did not answer fails loudly.
-  for (const waiting of batch)
-    if (!answered.has(waiting)) waiting.reject(new Error('record_learner_progress_many returned no row for an update'));
   await Promise.all(retries);
 }

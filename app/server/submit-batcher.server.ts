@@ -1,5 +1,6 @@
 import { jobJson, type NewJob } from './queue.server';
 import type { Queryable } from './db/port.server';
+import { microBatcher, type Waiting } from './micro-batcher.server';
 
 /** How long a submit waits for others to share its transaction, while another one commits. */
 export const SUBMIT_BATCH_LINGER_MS = 2;
@@ -21,21 +22,6 @@ export class SubmitError extends Error {
   }
 }
 
-interface Waiting {
-  job: NewJob;
-  resolve: (result: { jobId: string; created: boolean }) => void;
-  reject: (error: unknown) => void;
-}
-
-interface Batcher {
-  waiting: Waiting[];
-  timer: NodeJS.Timeout | null;
-  immediate: NodeJS.Immediate | null;
-  inFlight: number;
-}
-
-const batchers = new WeakMap<Queryable, Batcher>();
-
 /**
  * `submitJob` for one job, sharing one transaction with the other submits of this process that
  * arrive meanwhile (ADR 0021): with nothing committing, it goes at once (after the current
@@ -45,49 +31,22 @@ const batchers = new WeakMap<Queryable, Batcher>();
  * durable when the caller answers 202; rejects with the caller's own error (an idempotency key
  * reused, a chapter deleted meanwhile) without failing the others.
  */
-export function submitJobBatched(db: Queryable, job: NewJob): Promise<{ jobId: string; created: boolean }> {
-  let batcher = batchers.get(db);
-  if (!batcher) {
-    batcher = { waiting: [], timer: null, immediate: null, inFlight: 0 };
-    batchers.set(db, batcher);
-  }
-  const state = batcher;
-  return new Promise((resolve, reject) => {
-    state.waiting.push({ job, resolve, reject });
-    if (state.waiting.length >= SUBMIT_BATCH_MAX) flush(db, state);
-    else if (state.inFlight === 0) state.immediate ??= setImmediate(() => flush(db, state));
-    else state.timer ??= setTimeout(() => flush(db, state), SUBMIT_BATCH_LINGER_MS);
+export const submitJobBatched: (db: Queryable, job: NewJob) => Promise<{ jobId: string; created: boolean }> =
+  microBatcher({
+    max: SUBMIT_BATCH_MAX,
+    lingerMs: SUBMIT_BATCH_LINGER_MS,
+    send: submitTogether,
+    unanswered: 'submit_jobs returned no row for a job',
   });
-}
 
-function flush(db: Queryable, state: Batcher) {
-  if (state.timer) clearTimeout(state.timer);
-  if (state.immediate) clearImmediate(state.immediate);
-  state.timer = null;
-  state.immediate = null;
-  while (state.waiting.length > 0) {
-    const batch = state.waiting.splice(0, SUBMIT_BATCH_MAX);
-    state.inFlight += 1;
-    void submitTogether(db, batch).finally(() => {
-      state.inFlight -= 1;
-    });
-  }
-}
-
-async function submitTogether(db: Queryable, batch: Waiting[]) {
-  let rows: {
+async function submitTogether(db: Queryable, batch: Waiting<NewJob, { jobId: string; created: boolean }>[]) {
+  const rows = await db.query<{
     ordinal: number;
     job_id: string | null;
     created: boolean | null;
     error_code: string | null;
     error_message: string | null;
-  }[];
-  try {
-    rows = await db.query('select * from public.submit_jobs($1)', [JSON.stringify(batch.map((w) => jobJson(w.job)))]);
-  } catch (error) {
-    for (const waiting of batch) waiting.reject(error);
-    return;
-  }
+  }>('select * from public.submit_jobs($1)', [JSON.stringify(batch.map((w) => jobJson(w.item)))]);
   for (const row of rows) {
     const waiting = batch[row.ordinal - 1];
     if (row.error_code)
