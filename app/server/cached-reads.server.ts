@@ -5,6 +5,8 @@ import type { NextFunction, Request as ExpressRequest, Response as ExpressRespon
 
 import type { FreshHit, ResponseCache } from '~/edge/response-cache';
 
+import { sendResponse, toFetchRequest } from './remix-handler.server';
+
 /** The reads that carry shared-cache headers and tags: chapter content and a learner's profile. */
 export function isCachedRead(pathname: string): boolean {
   return /^\/api\/chapters\/[^/]+\/?$/.test(pathname) || pathname === '/api/user/profile';
@@ -89,23 +91,8 @@ export function cachedReadsMiddleware(build: ServerBuild, cache: ResponseCache) 
   return async (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !isCachedRead(req.path)) return next();
     try {
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(req.headers)) {
-        if (typeof value === 'string') headers.set(name, value);
-        else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-      }
-      const request = new Request(`${req.protocol}://${req.get('host')}${req.originalUrl}`, {
-        method: req.method,
-        headers,
-      });
-      const response = await cache.handle(request, (fresh) => handle(fresh));
-      res.status(response.status);
-      response.headers.forEach((value, name) => {
-        if (name !== 'set-cookie') res.setHeader(name, value);
-      });
-      const cookies = response.headers.getSetCookie();
-      if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-      res.end(Buffer.from(await response.arrayBuffer()));
+      const response = await cache.handle(await toFetchRequest(req, res), (fresh) => handle(fresh));
+      await sendResponse(res, response);
     } catch (error) {
       next(error);
     }

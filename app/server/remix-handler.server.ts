@@ -43,7 +43,8 @@ function requestHost(req: ExpressRequest): string {
   return `${req.hostname}${port ? `:${port}` : ''}`;
 }
 
-async function toFetchRequest(req: ExpressRequest, res: ExpressResponse): Promise<Request> {
+/** The web `Request` for an Express request, aborted when the response closes before it finished. */
+export async function toFetchRequest(req: ExpressRequest, res: ExpressResponse): Promise<Request> {
   const headers: [string, string][] = [];
   for (const [name, value] of Object.entries(req.headers)) {
     if (Array.isArray(value)) for (const item of value) headers.push([name, item]);
@@ -78,7 +79,8 @@ function readWholeBody(req: ExpressRequest): Promise<Uint8Array<ArrayBuffer>> {
   });
 }
 
-async function sendResponse(res: ExpressResponse, response: Response): Promise<void> {
+/** Writes a web `Response` to Express: JSON in one `end()`, HTML and event streams as they come. */
+export async function sendResponse(res: ExpressResponse, response: Response): Promise<void> {
   res.statusMessage = response.statusText;
   res.status(response.status);
   for (const [name, value] of response.headers.entries()) res.append(name, value);

@@ -110,6 +110,34 @@ describe('splitSqlStatements', () => {
 });
 
 describe.each(databaseTargets())('row level security on $name', (target) => {
+  it('leaves the browser roles only the functions meant for them: learners their own rows, and pure helpers', async () => {
+    const { db, drop } = await target.create();
+    try {
+      const executable = (role: string) =>
+        db.query<{ fn: string }>(
+          `select p.oid::regprocedure::text as fn
+           from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+           where n.nspname = 'public' and p.prorettype <> 'trigger'::regtype
+             and has_function_privilege($1, p.oid, 'execute')
+           order by 1`,
+          [role],
+        );
+      const pure = ['latency_bucket_bounds_ms()', 'latency_histogram(double precision[])', 'priority_rank(text)'];
+      expect((await executable('anon')).map((row) => row.fn)).toEqual(pure);
+      expect((await executable('authenticated')).map((row) => row.fn)).toEqual(
+        [
+          ...pure,
+          'is_staff()',
+          'learner_profile(uuid)',
+          'record_learner_progress(uuid,uuid,text,integer,numeric,integer,boolean)',
+          'update_learner_profile(uuid,text,text,jsonb)',
+        ].sort(),
+      );
+    } finally {
+      await drop();
+    }
+  });
+
   it('denies anon, lets an enabled staff member read jobs, and lets nobody but the server write', async () => {
     const { db, drop } = await target.create();
     try {
