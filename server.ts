@@ -13,7 +13,7 @@ import express from 'express';
 
 import { describeDatabase, openDatabase } from './app/server/db/open.server';
 import { ensureInitialStaff } from './app/server/auth/bootstrap.server';
-import { CROSS_SITE_MESSAGE, isCookielessApiRequest, isSameOriginRequest } from './app/server/auth/same-origin.server';
+import { CROSS_SITE_MESSAGE, mayChangeState } from './app/server/auth/same-origin.server';
 import { securityHeaders } from './app/server/security-headers.server';
 import { migrate } from './app/server/db/migrate.server';
 import { isEmpty, seed } from './app/server/db/seed.server';
@@ -23,6 +23,7 @@ import { sweepOnce } from './app/server/services/sweep.server';
 import { drainWithRuntime, installLocalResponseCache } from './app/server/cache-invalidation.server';
 import { cachedReadsListener, cachedReadsMiddleware } from './app/server/cached-reads.server';
 import { remixRequestHandler } from './app/server/remix-handler.server';
+import { apiActionsListener } from './app/server/api-actions.server';
 import { DEMO_LEARNER_ID } from './app/server/db/demo-learners.server';
 import { issueLocalLearnerToken, issuesLocalLearnerTokens } from './app/server/learner-api.server';
 import { createResponseCache } from './app/edge/response-cache';
@@ -137,25 +138,21 @@ async function main() {
   app.use((req, res, next) => (req.path.startsWith('/api/') ? next() : staticFiles(req, res, next)));
   // Cross-site state changes are refused here with a clear 403, before Remix's own guard
   // (which answers 500) and before any action runs; actions check again (Vercel has no Express).
-  app.use((req, res, next) => {
-    const facts = {
-      method: req.method,
-      origin: req.get('origin') ?? null,
-      fetchSite: req.get('sec-fetch-site') ?? null,
-      expectedOrigin: env.APP_ORIGIN ? new URL(env.APP_ORIGIN).origin : `${req.protocol}://${req.get('host')}`,
-    };
-    if (isSameOriginRequest(facts) || req.get('authorization') || isCookielessApiRequest(req.path, req.get('cookie')))
-      return next();
-    res.status(403).type('text/plain').send(CROSS_SITE_MESSAGE);
-  });
+  const appOrigin = env.APP_ORIGIN ? new URL(env.APP_ORIGIN).origin : null;
+  app.use((req, res, next) =>
+    mayChangeState(req, appOrigin) ? next() : res.status(403).type('text/plain').send(CROSS_SITE_MESSAGE),
+  );
   app.all('*', remixRequestHandler(build));
 
   // Without Supabase Auth, learner tokens are issued here; print one so the edge routes can be tried.
   const learnerToken = issuesLocalLearnerTokens(env)
     ? await issueLocalLearnerToken(env, DEMO_LEARNER_ID, { expiresInSeconds: 86_400 })
     : null;
+  // In front of Express, as Vercel's CDN and router are in front of the functions: cached reads,
+  // then the API's actions at fixed paths (issue 14, ADR 0026), then everything else.
+  const actions = apiActionsListener({ build, baseHeaders: securityHeaders(null), appOrigin, next: app });
   const server = createServer(
-    cachedReadsListener({ cache: responseCache, baseHeaders: securityHeaders(null), next: app }),
+    cachedReadsListener({ cache: responseCache, baseHeaders: securityHeaders(null), next: actions }),
   );
   server.listen(env.PORT, () => {
     const lines = [

@@ -4,13 +4,15 @@ import {
   writeReadableStreamToWritable,
   type ServerBuild,
 } from '@remix-run/node';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import type { NextFunction, Request as ExpressRequest, Response as ExpressResponse } from 'express';
 
 /**
  * A small body is read whole before Remix sees the request, and handed over as one buffer
  * rather than a web stream pumped from the socket.
  */
-const WHOLE_BODY_MAX_BYTES = 64 * 1024;
+export const WHOLE_BODY_MAX_BYTES = 64 * 1024;
 
 /**
  * `npm start`'s bridge from Express to Remix: what `@remix-run/express`'s `createRequestHandler`
@@ -67,7 +69,7 @@ export async function toFetchRequest(req: ExpressRequest, res: ExpressResponse):
   return new Request(`${req.protocol}://${requestHost(req)}${req.originalUrl}`, init);
 }
 
-function readWholeBody(req: ExpressRequest): Promise<Uint8Array<ArrayBuffer>> {
+export function readWholeBody(req: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -79,11 +81,11 @@ function readWholeBody(req: ExpressRequest): Promise<Uint8Array<ArrayBuffer>> {
   });
 }
 
-/** Writes a web `Response` to Express: JSON in one `end()`, HTML and event streams as they come. */
-export async function sendResponse(res: ExpressResponse, response: Response): Promise<void> {
+/** Writes a web `Response` to Node's: JSON in one `end()`, HTML and event streams as they come. */
+export async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
   res.statusMessage = response.statusText;
-  res.status(response.status);
-  for (const [name, value] of response.headers.entries()) res.append(name, value);
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers.entries()) res.appendHeader(name, value);
   const contentType = response.headers.get('content-type') ?? '';
   if (/text\/event-stream/i.test(contentType)) res.flushHeaders();
   if (!response.body) res.end();

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import pg from 'pg';
@@ -10,15 +10,19 @@ import { submitJob } from '../../app/server/queue.server';
 /**
  * The baseline bench:submit measures the app against (issue 18): a bare `node:http` + `pg`
  * server doing the same SQL per request — token lookup, chapter lookup, `submit_job` — in one
- * transaction per request, with the app's pool size. No framework, no routing config, no
- * idempotency, no wake-up: what is left is the database's own cost per submit.
+ * transaction per request, with the app's pool size, in its own process as the app is. No
+ * framework, no routing config, no idempotency, no wake-up: what is left is the database's own
+ * cost per submit.
+ *
+ * Run as a program: `DATABASE_URL=… DATABASE_POOL_SIZE=20 node --import tsx bare-submit-server.ts`
+ * prints `listening on <url>`.
  */
-export async function startBareSubmitServer(
-  databaseUrl: string,
-  poolSize: number,
-): Promise<{ url: string; stop(): Promise<void> }> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
-  const server: Server = createServer((request, response) => {
+async function main() {
+  const pool = new pg.Pool({
+    connectionString: process.env.DATABASE_URL,
+    max: Number(process.env.DATABASE_POOL_SIZE ?? 20),
+  });
+  const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -72,13 +76,13 @@ export async function startBareSubmitServer(
     }
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await pool.end();
-    },
-  };
+  server.listen(0, '127.0.0.1', () => {
+    console.log(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  });
+  process.on('SIGTERM', () => {
+    server.close();
+    void pool.end().then(() => process.exit(0));
+  });
 }
+
+void main();

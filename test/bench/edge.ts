@@ -14,14 +14,13 @@
  * `BENCH_EDGE_LOADS=profile` (or `progress`) runs one of the two loads.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 
 import autocannon from 'autocannon';
 
 import { parseEnv } from '../../app/server/env.server';
 import { issueLocalLearnerToken } from '../../app/server/learner-api.server';
-import { runEntry, startApp } from '../support/app-process';
-import { fmt, freshDatabase, manyChapters } from './support';
+import { startApp } from '../support/app-process';
+import { cpuMs, fmt, freshDatabase, manyChapters, startBareServer } from './support';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -48,20 +47,6 @@ interface Figures {
   max: number;
   /** The server process's CPU time (user + system) per answered request. */
   cpuMsPerRequest: number;
-}
-
-/**
- * A process's CPU time so far (ms), from /proc (Linux; clock ticks of 10 ms). On a shared machine
- * latency depends on what else runs, CPU time per request much less: it is the steadier figure.
- */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
 }
 
 function figures(result: autocannon.Result, cpuMsUsed: number): Figures {
@@ -93,25 +78,6 @@ function report(name: string, app: Figures, bare: Figures, goal: number) {
   );
 }
 
-/** Starts the bare baseline server as its own process and waits until it listens. */
-async function startBare(env: Record<string, string>) {
-  const { child, output, exited } = runEntry('test/bench/bare-edge-server.ts', env);
-  const deadline = Date.now() + 60_000;
-  let match: RegExpMatchArray | null;
-  while (!(match = /listening on (\S+)/.exec(output()))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`baseline did not start:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    url: match[1],
-    pid: child.pid,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 async function main() {
   const { db, url } = await freshDatabase('switchyard_bench_edge', 2);
   const chapters = await manyChapters(db, 200);
@@ -129,7 +95,10 @@ async function main() {
     // The bench measures the path, not the limiter: every learner sends far more than a client would.
     LEARNER_RATE_LIMIT_PER_MINUTE: '100000',
   });
-  const bare = await startBare({ DATABASE_URL: url, DATABASE_POOL_SIZE: String(POOL_SIZE) });
+  const bare = await startBareServer('test/bench/bare-edge-server.ts', {
+    DATABASE_URL: url,
+    DATABASE_POOL_SIZE: String(POOL_SIZE),
+  });
 
   /** The measured load, with the server's CPU time over it. */
   const measured = async (pid: number | undefined, load: () => Promise<autocannon.Result>) => {

@@ -2,21 +2,23 @@
  * npm run bench:submit — concurrent POST /api/content/generate-chapter against the running app
  * (the production build served by server.ts) on PostgreSQL, with autocannon, and in the same run
  * the same load against a bare `node:http` + `pg` server doing the same SQL (token lookup,
- * chapter lookup, `submit_job`) one transaction per request, each on a fresh database of its own
- * on the same server. Prints req/s and latency percentiles of both and the app's ratio to the
- * baseline. Targets (issue 18): ≥ 2× the baseline's throughput, p99 ≤ 50 ms at 50 connections.
+ * chapter lookup, `submit_job`) one transaction per request, in its own process as the app is,
+ * each on a fresh database of its own on the same server, each after an unmeasured warm-up of
+ * the same load. Prints req/s, latency percentiles and server CPU per request of both and the
+ * app's ratio to the baseline. Targets (issue 18): ≥ 2× the baseline's throughput, p99 ≤ 50 ms at 50 connections.
  */
 import autocannon from 'autocannon';
 
 import { createApiToken } from '../../app/server/auth/api-tokens.server';
 import { createStaff } from '../../app/server/services/staff.server';
 import { startApp } from '../support/app-process';
-import { startBareSubmitServer } from './bare-submit-server';
-import { fmt, freshDatabase, manyChapters } from './support';
+import { cpuMs, fmt, freshDatabase, manyChapters, startBareServer } from './support';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const POOL_SIZE = 20;
+/** Each side first runs this long unmeasured (connections opened, code compiled, pools full). */
+const WARM_UP_SECONDS = 2;
 
 interface Figures {
   requests: number;
@@ -28,6 +30,8 @@ interface Figures {
   p90: number;
   p99: number;
   max: number;
+  /** The server process's CPU time (user + system) per answered request. */
+  cpuMsPerRequest: number;
 }
 
 /** A fresh database with 500 chapters and one submit token. */
@@ -44,23 +48,29 @@ async function prepare(name: string): Promise<{ url: string; token: string; chap
   return { url, token, chapters };
 }
 
-async function load(url: string, token: string, chapters: string[]): Promise<Figures> {
+/** The submit load against `url` after its warm-up, with the server's (`pid`) CPU time over it. */
+async function load(url: string, token: string, chapters: string[], pid: number | undefined): Promise<Figures> {
   let i = 0;
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    requests: [
-      {
-        setupRequest: (request) => ({
-          ...request,
-          body: JSON.stringify({ chapter_id: chapters[i++ % chapters.length] }),
-        }),
-      },
-    ],
-  });
+  const run = (duration: number) =>
+    autocannon({
+      url,
+      method: 'POST',
+      connections: CONNECTIONS,
+      duration,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      requests: [
+        {
+          setupRequest: (request) => ({
+            ...request,
+            body: JSON.stringify({ chapter_id: chapters[i++ % chapters.length] }),
+          }),
+        },
+      ],
+    });
+  await run(WARM_UP_SECONDS);
+  const before = cpuMs(pid);
+  const result = await run(SECONDS);
+  const cpuUsed = cpuMs(pid) - before;
   const latency = result.latency as unknown as Record<string, number>;
   return {
     requests: result.requests.total,
@@ -72,6 +82,7 @@ async function load(url: string, token: string, chapters: string[]): Promise<Fig
     p90: latency.p90,
     p99: latency.p99,
     max: latency.max,
+    cpuMsPerRequest: cpuUsed / result.requests.total,
   };
 }
 
@@ -84,6 +95,7 @@ function print(label: string, figures: Figures) {
   console.log(
     `    latency       p50 ${fmt(figures.p50)} ms, p90 ${fmt(figures.p90)} ms, p99 ${fmt(figures.p99)} ms, max ${fmt(figures.max)} ms`,
   );
+  console.log(`    server CPU    ${fmt(figures.cpuMsPerRequest * 1000, 0)} µs per request`);
 }
 
 async function main() {
@@ -95,16 +107,19 @@ async function main() {
   });
   let ours: Figures;
   try {
-    ours = await load(`${app.url}/api/content/generate-chapter`, appDb.token, appDb.chapters);
+    ours = await load(`${app.url}/api/content/generate-chapter`, appDb.token, appDb.chapters, app.child.pid);
   } finally {
     await app.stop();
   }
 
   const bareDb = await prepare('switchyard_bench_submit_bare');
-  const bare = await startBareSubmitServer(bareDb.url, POOL_SIZE);
+  const bare = await startBareServer('test/bench/bare-submit-server.ts', {
+    DATABASE_URL: bareDb.url,
+    DATABASE_POOL_SIZE: String(POOL_SIZE),
+  });
   let baseline: Figures;
   try {
-    baseline = await load(`${bare.url}/submit`, bareDb.token, bareDb.chapters);
+    baseline = await load(`${bare.url}/submit`, bareDb.token, bareDb.chapters, bare.pid);
   } finally {
     await bare.stop();
   }
@@ -113,9 +128,9 @@ async function main() {
     `bench:submit  connections=${CONNECTIONS} duration=${SECONDS}s each, pool ${POOL_SIZE}, PostgreSQL (a shared, noisy machine: compare within one run)`,
   );
   print('Switchyard app (production build, worker not embedded)', ours);
-  print('baseline: bare node:http + pg, same SQL, one transaction per request', baseline);
+  print('baseline: bare node:http + pg in its own process, same SQL, one transaction per request', baseline);
   console.log(
-    `  ratio         throughput ${fmt(ours.throughput / baseline.throughput)}× the baseline (target ≥ 2), p99 ${fmt(ours.p99)} ms (target ≤ 50), p50 ${fmt(ours.p50 / baseline.p50)}× the baseline's`,
+    `  ratio         throughput ${fmt(ours.throughput / baseline.throughput)}× the baseline (target ≥ 2), p99 ${fmt(ours.p99)} ms (target ≤ 50), p50 ${fmt(ours.p50 / baseline.p50)}× the baseline's, server CPU per request ${fmt(ours.cpuMsPerRequest / baseline.cpuMsPerRequest)}×`,
   );
 }
 

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 import pg from 'pg';
 
 import { migrate } from '../../app/server/db/migrate.server';
 import type { Database } from '../../app/server/db/port.server';
 import { openPostgres } from '../../app/server/db/postgres.server';
+import { runEntry } from '../support/app-process';
 
 /** The server benchmarks use: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local one. */
 export const BASE_URL =
@@ -56,4 +58,40 @@ export function percentile(sorted: number[], p: number): number {
 
 export function fmt(value: number, digits = 2): string {
   return value.toFixed(digits);
+}
+
+/**
+ * A process's CPU time so far (ms), from /proc (Linux; clock ticks of 10 ms). On a shared machine
+ * latency depends on what else runs, CPU time per request much less: it is the steadier figure.
+ */
+export function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Starts a bare baseline server (a program that prints `listening on <url>`) in its own process,
+ * as the app runs in its own, and waits until it listens.
+ */
+export async function startBareServer(entry: string, env: Record<string, string>) {
+  const { child, output, exited } = runEntry(entry, env);
+  const deadline = Date.now() + 60_000;
+  let match: RegExpMatchArray | null;
+  while (!(match = /listening on (\S+)/.exec(output()))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`baseline did not start:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: match[1],
+    pid: child.pid,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

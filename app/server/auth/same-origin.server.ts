@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface OriginFacts {
@@ -28,4 +30,27 @@ export const CROSS_SITE_MESSAGE = 'This request came from another site and was r
  */
 export function isCookielessApiRequest(pathname: string, cookie: string | null | undefined): boolean {
   return pathname.startsWith('/api/') && !cookie;
+}
+
+/**
+ * The server's cross-site guard for a `node:http` request (Express's and the API actions'
+ * listener's alike): a safe method or a same-origin one, or an API call that cannot ride on a
+ * session (a bearer token, or no cookie at all). `appOrigin` is APP_ORIGIN's origin, else the
+ * request's own `http://<host>`.
+ */
+export function mayChangeState(req: IncomingMessage, appOrigin: string | null): boolean {
+  const header = (name: string) => {
+    const value = req.headers[name];
+    return typeof value === 'string' ? value : null;
+  };
+  const facts = {
+    method: req.method ?? 'GET',
+    origin: header('origin'),
+    fetchSite: header('sec-fetch-site'),
+    expectedOrigin: appOrigin ?? `http://${header('host')}`,
+  };
+  const pathname = (req.url ?? '/').split('?')[0];
+  return (
+    isSameOriginRequest(facts) || Boolean(header('authorization')) || isCookielessApiRequest(pathname, header('cookie'))
+  );
 }
