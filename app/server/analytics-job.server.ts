@@ -4,13 +4,7 @@ import { cloudRunCostMicros, vercelCostMicros } from '~/domain/prices';
 
 import { keepLease, type ExecuteJobOptions, type ExecutionResult } from './job-execution.server';
 import { computeLearningAnalytics } from './learning-analytics.server';
-import {
-  bookLostAttempt,
-  completeAnalyticsJob,
-  failJob,
-  releaseJob,
-  type AttemptUsage,
-} from './queue.server';
+import { bookLostAttempt, completeAnalyticsJob, failJob, releaseJob, type AttemptUsage } from './queue.server';
 import { streamedTextWriter } from './streamed-text.server';
 
 /**

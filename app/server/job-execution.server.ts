@@ -220,9 +220,7 @@ function throttledProgress(
     const { text, tokens, usage } = latest;
     latest = undefined;
     lastWrite = Date.now();
-    writing = writing
-      .then(() => writeProgress(text, tokens, usage && usageOf(usage)))
-      .catch(() => undefined);
+    writing = writing.then(() => writeProgress(text, tokens, usage && usageOf(usage))).catch(() => undefined);
     return writing;
   };
   return {

@@ -194,18 +194,15 @@ export interface ProgressAppend {
  * holds the attempt's lease. Sending the same write again appends nothing twice.
  */
 export async function appendProgress(db: Queryable, write: ProgressAppend): Promise<boolean> {
-  const [row] = await db.query<{ held: boolean }>(
-    'select public.append_progress($1, $2, $3, $4, $5, $6, $7) as held',
-    [
-      write.jobId,
-      write.workerId,
-      write.attempt,
-      write.offset,
-      write.text,
-      write.outputTokens,
-      write.usage ? usageJson(write.usage) : null,
-    ],
-  );
+  const [row] = await db.query<{ held: boolean }>('select public.append_progress($1, $2, $3, $4, $5, $6, $7) as held', [
+    write.jobId,
+    write.workerId,
+    write.attempt,
+    write.offset,
+    write.text,
+    write.outputTokens,
+    write.usage ? usageJson(write.usage) : null,
+  ]);
   return row.held;
 }
 

@@ -44,6 +44,6 @@ export function streamedTextWriter(db: Queryable, attempt: StreamingAttempt) {
 
 function codePoints(text: string): number {
   let count = 0;
-  for (const _ of text) count++; // eslint-disable-line @typescript-eslint/no-unused-vars
+  for (const _ of text) count++;
   return count;
 }
