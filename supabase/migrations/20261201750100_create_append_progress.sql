@@ -19,32 +19,28 @@ declare
   v_length integer;
   v_end integer := p_offset + length(p_text);
 begin
-  -- Read first without a lock (a row lock would be one more WAL record per write), then update
-  -- only if the length read is still the job's: a change in between (the lease taken over, the
-  -- same write arriving twice at once) makes the update find nothing, and the loop reads again.
-  loop
-    select j.progress_length into v_length
-    from public.chapter_content_jobs j
-    where j.id = p_job and j.status = 'running' and j.lease_owner = p_worker and j.attempts = p_attempt;
-    if not found then
-      return false;
-    end if;
-    if p_offset > v_length then
-      raise exception 'progress of job % would start at character % but its text has % characters',
-        p_job, p_offset, v_length using errcode = 'SW416';
-    end if;
-    if p_text <> '' and v_end <= v_length then
-      return true; -- all of it is stored already: a write sent again
-    end if;
-    update public.chapter_content_jobs j
-    set progress_length = greatest(v_end, v_length),
-        progress_output_tokens = p_output_tokens,
-        first_token_at = coalesce(j.first_token_at, case when v_end > 0 then now() end),
-        updated_at = now()
-    where j.id = p_job and j.status = 'running' and j.lease_owner = p_worker and j.attempts = p_attempt
-      and j.progress_length = v_length;
-    exit when found;
-  end loop;
+  -- The row lock costs no WAL record of its own here: PostgreSQL locks a row the same way before
+  -- the jobs table's BEFORE UPDATE triggers run, and a second lock by the same transaction is free.
+  select j.progress_length into v_length
+  from public.chapter_content_jobs j
+  where j.id = p_job and j.status = 'running' and j.lease_owner = p_worker and j.attempts = p_attempt
+  for no key update;
+  if not found then
+    return false;
+  end if;
+  if p_offset > v_length then
+    raise exception 'progress of job % would start at character % but its text has % characters',
+      p_job, p_offset, v_length using errcode = 'SW416';
+  end if;
+  if p_text <> '' and v_end <= v_length then
+    return true; -- all of it is stored already: a write sent again
+  end if;
+  update public.chapter_content_jobs j
+  set progress_length = greatest(v_end, v_length),
+      progress_output_tokens = p_output_tokens,
+      first_token_at = coalesce(j.first_token_at, case when v_end > 0 then now() end),
+      updated_at = now()
+  where j.id = p_job;
   if v_end > v_length then
     insert into public.job_progress_chunks (job_id, start_offset, text)
     values (p_job, v_length, substr(p_text, v_length - p_offset + 1));

@@ -24,7 +24,7 @@ const usage = (outputTokens: number): AttemptUsage => ({
   busyMs: 4_000,
   costMicros: { input: 1_200, output: Math.round(outputTokens) * 5, cloudRun: 96 },
 });
-const TEXT_CHARS = 16_384;
+const TEXT_CHARS = Number(process.env.BENCH_PROGRESS_CHARS ?? 16_384);
 
 /**
  * Prose-like text from a seeded generator: 4,000 made-up words of 1 to 4 syllables, a sentence
