@@ -32,7 +32,8 @@ export interface GenerationHooks {
   /**
    * Called as the stream reports: with everything so far and, when the generator knows it, the
    * usage so far (input and cache tokens from the first event on), so a dead attempt is still
-   * billed. Callers throttle their writes.
+   * billed. Callers throttle their writes. Each text extends the one reported before it: the
+   * worker stores only what was added (ADR 0025).
    */
   onProgress(textSoFar: string, outputTokensSoFar: number, usageSoFar?: TokenUsage): void;
 }

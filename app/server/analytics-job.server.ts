@@ -4,14 +4,8 @@ import { cloudRunCostMicros, vercelCostMicros } from '~/domain/prices';
 
 import { keepLease, type ExecuteJobOptions, type ExecutionResult } from './job-execution.server';
 import { computeLearningAnalytics } from './learning-analytics.server';
-import {
-  bookLostAttempt,
-  completeAnalyticsJob,
-  failJob,
-  recordProgress,
-  releaseJob,
-  type AttemptUsage,
-} from './queue.server';
+import { bookLostAttempt, completeAnalyticsJob, failJob, releaseJob, type AttemptUsage } from './queue.server';
+import { streamedTextWriter } from './streamed-text.server';
 
 /**
  * Runs one claimed analytics job: learning analytics for its payload's date range (the same SQL
@@ -26,6 +20,7 @@ export async function executeAnalyticsJob(options: Omit<ExecuteJobOptions, 'gene
   const startedAt = performance.now();
   const releaseLease = keepLease(options, log);
   const steps: string[] = [];
+  const writeProgress = streamedTextWriter(db, { jobId: job.id, workerId, attempt: job.attempts });
   const usage = (): AttemptUsage => {
     const busyMs = performance.now() - startedAt;
     return {
@@ -41,7 +36,7 @@ export async function executeAnalyticsJob(options: Omit<ExecuteJobOptions, 'gene
   };
   const step = async (text: string) => {
     steps.push(text);
-    await recordProgress(db, job.id, workerId, steps.length, steps.join('\n'), usage());
+    await writeProgress(steps.join('\n'), steps.length, usage());
     if (control.abort.signal.aborted) throw new Error('Analytics computation aborted.');
   };
 

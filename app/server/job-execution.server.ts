@@ -15,11 +15,11 @@ import {
   bookLostAttempt,
   heartbeatJob,
   loadGenerationRequest,
-  recordProgress,
   releaseJob,
   type AttemptUsage,
   type JobRow,
 } from './queue.server';
+import { streamedTextWriter } from './streamed-text.server';
 
 /** Why a running generation was stopped from outside; set before aborting. */
 export type StopReason = 'cancel' | 'shutdown' | 'lease_lost' | 'timeout';
@@ -98,8 +98,10 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
   const recorder = options.recorder ?? immediateRecorder(db);
   const releaseLease = keepLease(options, log);
   let firstTokenAt: Date | null = null;
-  const progress = throttledProgress(db, job.id, workerId, options.progressIntervalMs ?? 250, (tokens) =>
-    usageOf(tokens),
+  const progress = throttledProgress(
+    streamedTextWriter(db, { jobId: job.id, workerId, attempt: job.attempts }),
+    options.progressIntervalMs ?? 250,
+    (tokens) => usageOf(tokens),
   );
   const onProgress = (text: string, tokens: number, usage?: TokenUsage) => {
     if (text !== '' && firstTokenAt === null) firstTokenAt = new Date();
@@ -195,16 +197,15 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
 
 /**
  * Keeps the latest progress and writes it at most once per interval (the last report of a burst
- * once the interval has passed), with the attempt's usage and cost so far. The first write waits
+ * once the interval has passed), with the attempt's usage and cost so far; each write appends only
+ * the text streamed since the last one it stored (streamedTextWriter). The first write waits
  * an interval too: a job that ends within it has its progress superseded by its end, which
  * carries the final text and usage, so a fast job costs no progress write at all. What a worker
  * that dies within its attempt's first interval had reported is lost (the reaper books the attempt
  * with no usage); a real generation runs for seconds and has written progress by then.
  */
 function throttledProgress(
-  db: Database,
-  jobId: string,
-  workerId: string,
+  writeProgress: ReturnType<typeof streamedTextWriter>,
   intervalMs: number,
   usageOf: (tokens: TokenUsage) => AttemptUsage,
 ) {
@@ -219,9 +220,7 @@ function throttledProgress(
     const { text, tokens, usage } = latest;
     latest = undefined;
     lastWrite = Date.now();
-    writing = writing
-      .then(() => recordProgress(db, jobId, workerId, tokens, text, usage && usageOf(usage)))
-      .catch(() => undefined);
+    writing = writing.then(() => writeProgress(text, tokens, usage && usageOf(usage))).catch(() => undefined);
     return writing;
   };
   return {

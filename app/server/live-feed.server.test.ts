@@ -1,12 +1,12 @@
 import { JOBS_CHANNEL, type JobsNotification } from './db/port.server';
 import { EventCursor, LIVE_FEED_GAP_WAIT_MS, subscribeLiveFeed } from './live-feed.server';
 import {
+  appendProgress,
   cancelBatch,
   cancelJob,
   claimJobs,
   completeJob,
   failJob,
-  recordProgress,
   submitBatch,
   submitJob,
 } from './queue.server';
@@ -108,11 +108,12 @@ describe.each(databaseTargets())('live job changes on $name', (target) => {
         .filter((change) => change.event === 'progress')
         .flatMap((change) => change.jobs.map((j) => [j.id, j.batch_id, j.output_tokens]));
 
-    expect(await recordProgress(db, job.id, 'w', 5, '# Ch')).toBe(true);
+    const write = { jobId: job.id, workerId: 'w', attempt: job.attempts };
+    expect(await appendProgress(db, { ...write, offset: 0, text: '# Ch', outputTokens: 5 })).toBe(true);
     await expect.poll(progress).toEqual([[job.id, batchId, 5]]);
     // A heartbeat moves updated_at but not the progress: nothing is sent for it.
     await db.query('select public.heartbeat_job($1, $2, 30)', [job.id, 'w']);
-    expect(await recordProgress(db, job.id, 'w', 12, '# Chapter one')).toBe(true);
+    expect(await appendProgress(db, { ...write, offset: 4, text: 'apter one', outputTokens: 12 })).toBe(true);
     await expect.poll(progress).toEqual([
       [job.id, batchId, 5],
       [job.id, batchId, 12],

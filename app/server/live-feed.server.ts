@@ -112,7 +112,7 @@ async function openFeed(db: Database): Promise<Feed> {
           where e.id > $1 order by e.id limit ${EVENTS_PER_POLL})
          union all
          (select 'progress', null, j.id, 'progress', 'running', j.batch_id,
-                 j.progress_output_tokens, length(j.progress_text)
+                 j.progress_output_tokens, j.progress_length
           from public.chapter_content_jobs j
           where j.status = 'running' and j.updated_at > now() - interval '${PROGRESS_WINDOW}')`,
         [current.position],

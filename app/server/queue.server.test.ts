@@ -1,5 +1,6 @@
 import { JOBS_CHANNEL } from './db/port.server';
 import {
+  appendProgress,
   cancelBatch,
   cancelJob,
   claimJobs,
@@ -8,14 +9,15 @@ import {
   failJob,
   failJobs,
   heartbeatJob,
-  recordProgress,
   reapExpiredLeases,
   releaseJob,
   retryJob,
   submitBatch,
   submitJob,
   type AttemptUsage,
+  type ProgressAppend,
 } from './queue.server';
+import { STREAMED_TEXT_SQL } from './streamed-text.server';
 import { databaseTargets, type TestDatabase } from '../../test/support/databases';
 import { jobRow, newJob, seededChapterIds } from '../../test/support/fixtures';
 
@@ -422,8 +424,9 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     const unlisten = await db.listen(JOBS_CHANNEL, (payload) => {
       seen.push((JSON.parse(payload) as { event: string }).event);
     });
-    expect(await recordProgress(db, jobId, 'w', 5, '# Ch', usage)).toBe(true);
-    expect(await recordProgress(db, jobId, 'w', 12, '# Chapter one', usage)).toBe(true);
+    const write = { jobId, workerId: 'w', attempt: 1, usage };
+    expect(await appendProgress(db, { ...write, offset: 0, text: '# Ch', outputTokens: 5 })).toBe(true);
+    expect(await appendProgress(db, { ...write, offset: 4, text: 'apter one', outputTokens: 12 })).toBe(true);
     // A marker sent after the writes arrives after anything they sent: only the marker comes.
     await db.query(`select pg_notify($1, '{"event":"marker"}')`, [JOBS_CHANNEL]);
     await expect.poll(() => seen.length).toBeGreaterThan(0);
@@ -433,10 +436,129 @@ describe.each(databaseTargets())('queue functions on $name', (target) => {
     expect(await jobRow(db, jobId)).toMatchObject({
       status: 'running',
       progress_output_tokens: 12,
-      progress_text: '# Chapter one',
+      progress_length: 13,
     });
+    expect(await streamedText(db, jobId)).toBe('# Chapter one');
     // Another worker's progress for the job is refused and changes nothing.
-    expect(await recordProgress(db, jobId, 'someone-else', 99, 'x')).toBe(false);
-    expect(await jobRow(db, jobId)).toMatchObject({ progress_output_tokens: 12 });
+    expect(
+      await appendProgress(db, { ...write, workerId: 'someone-else', offset: 13, text: 'x', outputTokens: 99 }),
+    ).toBe(false);
+    expect(await jobRow(db, jobId)).toMatchObject({ progress_output_tokens: 12, progress_length: 13 });
+    expect(await streamedText(db, jobId)).toBe('# Chapter one');
+  });
+
+  it('appends only what is new: a write sent again stores nothing twice, one that would leave a hole is refused', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    await claimJobs(db, 'w', 30);
+    const append = (write: Pick<ProgressAppend, 'offset' | 'text' | 'outputTokens'>) =>
+      appendProgress(db, { jobId, workerId: 'w', attempt: 1, ...write });
+
+    expect(await append({ offset: 0, text: 'Once upon', outputTokens: 2 })).toBe(true);
+    expect(await append({ offset: 9, text: ' a time', outputTokens: 4 })).toBe(true);
+    // The same write again (its answer was lost and the worker sent it anew): nothing changes.
+    expect(await append({ offset: 9, text: ' a time', outputTokens: 4 })).toBe(true);
+    // Resent with what came after it: only the new part is stored.
+    expect(await append({ offset: 9, text: ' a time, there', outputTokens: 6 })).toBe(true);
+    // A report with no new text still moves the token count.
+    expect(await append({ offset: 23, text: '', outputTokens: 7 })).toBe(true);
+    expect(await streamedText(db, jobId)).toBe('Once upon a time, there');
+    expect(await chunks(db, jobId)).toEqual([
+      { start_offset: 0, text: 'Once upon' },
+      { start_offset: 9, text: ' a time' },
+      { start_offset: 16, text: ', there' },
+    ]);
+    expect(await jobRow(db, jobId)).toMatchObject({ progress_length: 23, progress_output_tokens: 7 });
+
+    // Offsets count characters as PostgreSQL does, so a character outside the BMP is one.
+    expect(await append({ offset: 23, text: ' was a 🐉', outputTokens: 9 })).toBe(true);
+    expect(await append({ offset: 31, text: ' dragon', outputTokens: 10 })).toBe(true);
+    expect(await streamedText(db, jobId)).toBe('Once upon a time, there was a 🐉 dragon');
+
+    await expect(append({ offset: 99, text: 'lost', outputTokens: 11 })).rejects.toMatchObject({ code: 'SW416' });
+    expect(await streamedText(db, jobId)).toBe('Once upon a time, there was a 🐉 dragon');
+  });
+
+  it('starts each attempt from empty text, refuses the writer of an earlier attempt, keeps the text of a failed one', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0], { maxRetries: 2, retryBackoff: 'none' }));
+    const [first] = await claimJobs(db, 'w', 30);
+    const firstAttempt = { jobId, workerId: 'w', attempt: first.attempts };
+    expect(await appendProgress(db, { ...firstAttempt, offset: 0, text: 'First try', outputTokens: 3 })).toBe(true);
+
+    // Its worker stalls, the reaper returns the job, the same worker (same id) claims it again.
+    await db.query(
+      `update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`,
+      [jobId],
+    );
+    await reapExpiredLeases(db);
+    // While it waits, what the dead attempt streamed stays visible.
+    expect((await jobRow(db, jobId)).status).toBe('pending');
+    expect(await streamedText(db, jobId)).toBe('First try');
+    await db.query('update public.chapter_content_jobs set run_after = now() where id = $1', [jobId]);
+    const [second] = await claimJobs(db, 'w', 30);
+    expect(second.attempts).toBe(2);
+    expect(await jobRow(db, jobId)).toMatchObject({ progress_length: 0, progress_output_tokens: 0 });
+    expect(await streamedText(db, jobId)).toBeNull();
+
+    // The stalled stream of the first attempt wakes up: refused, whatever offset it writes at.
+    expect(await appendProgress(db, { ...firstAttempt, offset: 9, text: ', go on', outputTokens: 5 })).toBe(false);
+    expect(await appendProgress(db, { ...firstAttempt, offset: 0, text: 'First try', outputTokens: 5 })).toBe(false);
+    expect(await streamedText(db, jobId)).toBeNull();
+
+    const secondAttempt = { jobId, workerId: 'w', attempt: second.attempts };
+    expect(await appendProgress(db, { ...secondAttempt, offset: 0, text: 'Second', outputTokens: 2 })).toBe(true);
+    expect(await failJob(db, jobId, 'w', { code: 'overloaded', message: 'busy', retryable: true, usage })).toBe(
+      'pending',
+    );
+    expect(await streamedText(db, jobId)).toBe('Second');
+    expect(await failJob(db, jobId, 'nobody', { code: 'x', message: 'x', retryable: false, usage })).toBeNull();
+
+    // The last attempt fails for good: its text stays on the failed job's page.
+    const [third] = await claimJobs(db, 'w', 30);
+    expect(await streamedText(db, jobId)).toBeNull();
+    const thirdAttempt = { jobId, workerId: 'w', attempt: third.attempts };
+    expect(await appendProgress(db, { ...thirdAttempt, offset: 0, text: 'Third, cut', outputTokens: 3 })).toBe(true);
+    expect(await failJob(db, jobId, 'w', { code: 'refused', message: 'no', retryable: false, usage })).toBe('failed');
+    expect(await streamedText(db, jobId)).toBe('Third, cut');
+  });
+
+  it('drops the streamed text when the job succeeds (its content is the chapter version) or is deleted', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    const [job] = await claimJobs(db, 'w', 30);
+    const attempt = { jobId, workerId: 'w', attempt: job.attempts };
+    expect(await appendProgress(db, { ...attempt, offset: 0, text: '# Done so', outputTokens: 3 })).toBe(true);
+    expect(await appendProgress(db, { ...attempt, offset: 9, text: ' far', outputTokens: 4 })).toBe(true);
+    const completed = await completeJobs(db, [
+      { jobId, workerId: 'w', content: '# Done', stopReason: 'end_turn', usage },
+    ]);
+    expect(completed.get(jobId)).toBe(true);
+    expect(await jobRow(db, jobId)).toMatchObject({ status: 'succeeded', progress_length: 0 });
+    expect(await chunks(db, jobId)).toEqual([]);
+
+    const deleted = (await submitJob(db, newJob(chapters[1]))).jobId;
+    const [other] = await claimJobs(db, 'w', 30);
+    const write = { jobId: deleted, workerId: 'w', attempt: other.attempts, offset: 0, text: 'x', outputTokens: 1 };
+    expect(await appendProgress(db, write)).toBe(true);
+    await db.query('delete from public.chapter_content_jobs where id = $1', [deleted]);
+    expect(await chunks(db, deleted)).toEqual([]);
   });
 });
+
+/** A job's streamed text as its pages read it. */
+async function streamedText(db: TestDatabase['db'], jobId: string): Promise<string | null> {
+  const [row] = await db.query<{ text: string | null }>(
+    `select ${STREAMED_TEXT_SQL} as text from public.chapter_content_jobs j where j.id = $1`,
+    [jobId],
+  );
+  return row.text;
+}
+
+/** The stored pieces of a job's streamed text: each character stored once. */
+function chunks(db: TestDatabase['db'], jobId: string) {
+  return db.query<{ start_offset: number; text: string }>(
+    'select start_offset, text from public.job_progress_chunks where job_id = $1 order by start_offset',
+    [jobId],
+  );
+}

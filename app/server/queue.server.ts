@@ -174,24 +174,34 @@ export async function heartbeatJob(
   return { leaseHeld: row.lease_held, cancelRequested: row.cancel_requested };
 }
 
+/** One progress write: what is new in a running attempt's streamed text, and where it starts. */
+export interface ProgressAppend {
+  jobId: string;
+  workerId: string;
+  /** The attempt the writer runs (the job row's `attempts` when it was claimed). */
+  attempt: number;
+  /** Where `text` starts in the attempt's text, in characters (Unicode code points). */
+  offset: number;
+  /** The text from `offset` on; what the database already holds of it is skipped. */
+  text: string;
+  outputTokens: number;
+  /** The attempt's usage and cost so far, kept in its ledger row so a dead attempt is booked from it. */
+  usage?: AttemptUsage;
+}
+
 /**
- * Writes streaming progress and, with `usage`, the attempt's usage and cost so far into its
- * ledger row, so a dead attempt is booked from what it recorded.
+ * Appends streamed text to a running attempt (append_progress): false when the writer no longer
+ * holds the attempt's lease. Sending the same write again appends nothing twice.
  */
-export async function recordProgress(
-  db: Queryable,
-  jobId: string,
-  workerId: string,
-  outputTokens: number,
-  text: string,
-  usage?: AttemptUsage,
-): Promise<boolean> {
-  const [row] = await db.query<{ held: boolean }>('select public.record_progress($1, $2, $3, $4, $5) as held', [
-    jobId,
-    workerId,
-    outputTokens,
-    text,
-    usage ? usageJson(usage) : null,
+export async function appendProgress(db: Queryable, write: ProgressAppend): Promise<boolean> {
+  const [row] = await db.query<{ held: boolean }>('select public.append_progress($1, $2, $3, $4, $5, $6, $7) as held', [
+    write.jobId,
+    write.workerId,
+    write.attempt,
+    write.offset,
+    write.text,
+    write.outputTokens,
+    write.usage ? usageJson(write.usage) : null,
   ]);
   return row.held;
 }

@@ -34,7 +34,7 @@ describe.each(databaseTargets())('analytics jobs on $name', (target) => {
   const watchingProgress = (db: Database) => {
     const progress: string[] = [];
     const watched = watchingQueries(db, (sql, params) => {
-      if (sql.includes('record_progress')) progress.push(String(params?.[0]));
+      if (sql.includes('append_progress')) progress.push(String(params?.[0]));
     });
     return { watched, progress };
   };

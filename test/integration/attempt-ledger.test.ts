@@ -4,6 +4,7 @@ import { executeJob } from '../../app/server/job-execution.server';
 import { silentLogger } from '../../app/server/log.server';
 import { presentCosts } from '../../app/server/presenters/analytics.server';
 import {
+  appendProgress,
   bookLostAttempt,
   cancelJobs,
   claimJob,
@@ -11,7 +12,6 @@ import {
   completeJob,
   failJob,
   reapExpiredLeases,
-  recordProgress,
   releaseJob,
   retryJobs,
   submitJob,
@@ -159,7 +159,17 @@ describe.each(databaseTargets())('the attempt ledger on $name', (target) => {
     // A worker that dies: the reaper books what its progress writes recorded.
     const dead = (await submitJob(test_.db, newJob(chapters[3]))).jobId;
     await claimJobs(test_.db, 'w1', 30);
-    expect(await recordProgress(test_.db, dead, 'w1', 4000, 'partial', usage(4))).toBe(true);
+    expect(
+      await appendProgress(test_.db, {
+        jobId: dead,
+        workerId: 'w1',
+        attempt: 1,
+        offset: 0,
+        text: 'partial',
+        outputTokens: 4000,
+        usage: usage(4),
+      }),
+    ).toBe(true);
     await test_.db.query(
       `update public.chapter_content_jobs set lease_expires_at = now() - interval '1 second' where id = $1`,
       [dead],

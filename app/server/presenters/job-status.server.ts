@@ -1,6 +1,7 @@
 import type { JobKind } from '~/domain/job-kinds';
 
 import type { Queryable } from '../db/port.server';
+import { STREAMED_TEXT_SQL } from '../streamed-text.server';
 
 interface JobRecord {
   id: string;
@@ -167,8 +168,8 @@ export async function presentJobDetail(db: Queryable, id: string) {
       'select id, occurred_at, event, from_status, to_status, attempt, detail from public.job_events where job_id = $1 order by id',
       [id],
     ),
-    db.query<{ progress_text: string | null; content: string | null }>(
-      `select j.progress_text, v.content from public.chapter_content_jobs j
+    db.query<{ streamed_text: string | null; content: string | null }>(
+      `select ${STREAMED_TEXT_SQL} as streamed_text, v.content from public.chapter_content_jobs j
        left join public.chapter_versions v on v.job_id = j.id where j.id = $1`,
       [id],
     ),
@@ -184,7 +185,7 @@ export async function presentJobDetail(db: Queryable, id: string) {
     job,
     courseTitle: course?.title ?? '',
     events,
-    streamedText: text?.progress_text ?? null,
+    streamedText: text?.streamed_text ?? null,
     content: text?.content ?? null,
     latency: {
       // The latest attempt's wait: a retried job's time spent failed or cancelled is not queue wait.

@@ -2,12 +2,13 @@ import type { JobStatus } from '~/domain/job-status';
 
 import type { Queryable } from '../db/port.server';
 import { computeLearningAnalytics, type LearningView } from '../learning-analytics.server';
+import { STREAMED_TEXT_SQL } from '../streamed-text.server';
 import type { DayRange } from './analytics.server';
 
 export interface LearningComputation {
   jobId: string;
   status: JobStatus;
-  /** The steps streamed so far (progress_text), while it runs. */
+  /** The steps streamed so far, while it runs. */
   progressText: string | null;
   error: string | null;
   computedAt: string | null;
@@ -22,12 +23,12 @@ export async function presentLearning(db: Queryable, range: DayRange) {
   const [latest] = await db.query<{
     id: string;
     status: JobStatus;
-    progress_text: string | null;
+    streamed_text: string | null;
     error_message: string | null;
     computed_at: Date | null;
     result: LearningView | null;
   }>(
-    `select j.id, j.status, j.progress_text, j.error_message, r.computed_at, r.result
+    `select j.id, j.status, ${STREAMED_TEXT_SQL} as streamed_text, j.error_message, r.computed_at, r.result
      from public.chapter_content_jobs j
      left join public.learning_analytics_results r on r.job_id = j.id
      where j.kind = 'analytics' and j.payload = jsonb_build_object('from', $1::text, 'to', $2::text)
@@ -39,7 +40,7 @@ export async function presentLearning(db: Queryable, range: DayRange) {
     ? {
         jobId: latest.id,
         status: latest.status,
-        progressText: latest.progress_text,
+        progressText: latest.streamed_text,
         error: latest.error_message,
         computedAt: latest.computed_at ? new Date(latest.computed_at).toISOString() : null,
       }
