@@ -1,7 +1,8 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 import pg from 'pg';
+
+import { serveBare } from './bare-process';
 
 /**
  * The baseline bench:edge measures the app against: a bare `node:http` + `pg` server doing the
@@ -77,13 +78,7 @@ async function main() {
       );
     });
   });
-  server.listen(0, '127.0.0.1', () => {
-    console.log(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  });
-  process.on('SIGTERM', () => {
-    server.close();
-    void pool.end().then(() => process.exit(0));
-  });
+  serveBare(server, pool);
 }
 
 void main();

@@ -1,11 +1,11 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 import pg from 'pg';
 
 import { hashToken } from '../../app/server/auth/tokens.server';
 import type { Queryable } from '../../app/server/db/port.server';
 import { submitJob } from '../../app/server/queue.server';
+import { serveBare } from './bare-process';
 
 /**
  * The baseline bench:submit measures the app against (issue 18): a bare `node:http` + `pg`
@@ -76,13 +76,7 @@ async function main() {
     }
   }
 
-  server.listen(0, '127.0.0.1', () => {
-    console.log(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  });
-  process.on('SIGTERM', () => {
-    server.close();
-    void pool.end().then(() => process.exit(0));
-  });
+  serveBare(server, pool);
 }
 
 void main();
