@@ -3,9 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ActionFunction, ServerBuild } from '@remix-run/node';
 
 import { CROSS_SITE_MESSAGE, mayChangeState } from './auth/same-origin.server';
-import { readWholeBody, sendResponse, WHOLE_BODY_MAX_BYTES } from './remix-handler.server';
+import { readWholeBody, requestHeaders, sendResponse, WHOLE_BODY_MAX_BYTES } from './remix-handler.server';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The methods Remix sends to a route's `action` (any other it answers 405). */
+const ACTION_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * The API's actions at fixed paths in `build`: `/api/progress/update` → that route module's
@@ -16,7 +19,8 @@ export function fixedPathApiActions(build: ServerBuild): Map<string, ActionFunct
   const actions = new Map<string, ActionFunction>();
   for (const route of Object.values(build.routes)) {
     const { action, default: component, ErrorBoundary } = route.module;
-    if (!action || component || ErrorBoundary) continue;
+    // An index route's action takes only requests that say `?index`: left to Remix.
+    if (!action || component || ErrorBoundary || route.index) continue;
     const segments: string[] = [];
     for (let at: typeof route | undefined = route; at; at = at.parentId ? build.routes[at.parentId] : undefined)
       if (at.path) segments.unshift(at.path);
@@ -28,7 +32,7 @@ export function fixedPathApiActions(build: ServerBuild): Map<string, ActionFunct
 
 /**
  * `npm start`'s short way to the API's actions (progress updates, submits, profile changes): a
- * POST, PATCH, PUT or DELETE to a fixed `/api/…` path with a body of at most 64 KiB is answered
+ * POST, PUT, PATCH or DELETE to a fixed `/api/…` path with a body of at most 64 KiB is answered
  * by its route module's `action`, called here with the web `Request` as Remix would call it,
  * from the `node:http` request, without Express or Remix's request handler. Everything else goes
  * to `next` (the Express app and Remix), and so does a body sent chunked or larger.
@@ -41,8 +45,8 @@ export function fixedPathApiActions(build: ServerBuild): Map<string, ActionFunct
  * routes: the security headers (`baseHeaders`, where the route set none), the cross-site guard
  * (`mayChangeState`, as in Express), an abort signal when the client goes
  * away, a thrown `Response` answered as is, and any other error logged by the build's
- * `handleError` and answered 500 as Remix does. `api-actions.server.test.ts` sends the same
- * requests both ways and compares the answers.
+ * `handleError` and answered 500 as Remix does. `test/integration/api-actions.test.ts` sends the
+ * same requests both ways and compares the answers.
  *
  * On Vercel there is no Express and Remix's handler runs every route; this file is not used there.
  */
@@ -73,15 +77,14 @@ export function apiActionsListener(options: {
       const result = await action({ request, params: {}, context: {} });
       response = result instanceof Response ? result : Response.json(result);
     } catch (error) {
-      response = error instanceof Response ? error : lastResortResponse(build, error, request);
+      response = error instanceof Response ? caught(error) : lastResortResponse(build, error, request);
     }
     await sendResponse(res, response);
   };
 
   return (req, res) => {
     const { method, url } = req;
-    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || !url?.startsWith('/api/'))
-      return next(req, res);
+    if (!ACTION_METHODS.has(method ?? '') || !url?.startsWith('/api/')) return next(req, res);
     const query = url.indexOf('?');
     const action = actions.get(query === -1 ? url : url.slice(0, query));
     const length = Number(req.headers['content-length'] ?? 0);
@@ -97,9 +100,6 @@ export function apiActionsListener(options: {
 
 /** The web `Request` for a `node:http` request whose whole body (if any) fits in memory. */
 async function toWebRequest(req: IncomingMessage, res: ServerResponse): Promise<Request> {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
   // Actions are aborted when the response can no longer be written before it was.
   let controller: AbortController | null = new AbortController();
   res.once('finish', () => (controller = null));
@@ -107,10 +107,20 @@ async function toWebRequest(req: IncomingMessage, res: ServerResponse): Promise<
   const body = await readWholeBody(req);
   return new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
     method: req.method,
-    headers,
+    headers: requestHeaders(req),
     body: body.byteLength > 0 ? body : null,
     signal: controller.signal,
   });
+}
+
+/** A `Response` an action threw, marked as Remix marks it. */
+function caught(response: Response): Response {
+  try {
+    response.headers.set('X-Remix-Catch', 'yes');
+  } catch {
+    // Immutable headers (a fetched response passed on): answered as they are, as Remix does.
+  }
+  return response;
 }
 
 /** What Remix answers when an action throws something other than a `Response`, after logging it. */

@@ -47,11 +47,7 @@ function requestHost(req: ExpressRequest): string {
 
 /** The web `Request` for an Express request, aborted when the response closes before it finished. */
 export async function toFetchRequest(req: ExpressRequest, res: ExpressResponse): Promise<Request> {
-  const headers: [string, string][] = [];
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) for (const item of value) headers.push([name, item]);
-    else if (value) headers.push([name, value]);
-  }
+  const headers = requestHeaders(req);
   // Loaders and actions are aborted when the response can no longer be written before it was.
   let controller: AbortController | null = new AbortController();
   res.on('finish', () => (controller = null));
@@ -67,6 +63,19 @@ export async function toFetchRequest(req: ExpressRequest, res: ExpressResponse):
     }
   }
   return new Request(`${req.protocol}://${requestHost(req)}${req.originalUrl}`, init);
+}
+
+/**
+ * A `node:http` request's headers as a web `Request` gets them: as Node parsed them, so a header
+ * sent twice reads as Node (and the cross-site guard) reads it.
+ */
+export function requestHeaders(req: IncomingMessage): [string, string][] {
+  const headers: [string, string][] = [];
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) for (const item of value) headers.push([name, item]);
+    else if (value) headers.push([name, value]);
+  }
+  return headers;
 }
 
 export function readWholeBody(req: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {

@@ -1,7 +1,7 @@
 import type { Queryable } from './db/port.server';
 import { presentJobDetail } from './presenters/job-status.server';
 import { presentLearning } from './presenters/learning.server';
-import { claimJobs, submitAnalyticsJob, submitJob } from './queue.server';
+import { appendProgress, claimJobs, submitAnalyticsJob, submitJob } from './queue.server';
 import { streamedTextWriter } from './streamed-text.server';
 import { databaseTargets, type TestDatabase } from '../../test/support/databases';
 import { newJob, seededChapterIds } from '../../test/support/fixtures';
@@ -77,6 +77,58 @@ describe.each(databaseTargets())('streamed text on $name', (target) => {
 
     expect(sent.map((write) => write.text)).toEqual(['Chapter', ' one', ' one begins']);
     expect((await presentJobDetail(db, jobId))?.streamedText).toBe('Chapter one begins');
+  });
+
+  it('keeps a character cut in half by a report whole, for the next write', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    const [job] = await claimJobs(db, 'w', 30);
+    const { recording, sent } = recordingAppends(db);
+    const write = streamedTextWriter(recording, { jobId, workerId: 'w', attempt: job.attempts });
+    const puzzle = '🧩';
+    expect(await write(`Piece ${puzzle[0]}`, 2)).toBe(true);
+    expect(await write(`Piece ${puzzle} fits`, 3)).toBe(true);
+    expect(sent.map((write) => write.text)).toEqual(['Piece ', `${puzzle} fits`]);
+    expect((await presentJobDetail(db, jobId))?.streamedText).toBe(`Piece ${puzzle} fits`);
+  });
+
+  it('records the tokens of a write sent again, though its text is stored already', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    const [job] = await claimJobs(db, 'w', 30);
+    const append = (text: string, outputTokens: number) =>
+      appendProgress(db, { jobId, workerId: 'w', attempt: job.attempts, offset: 0, text, outputTokens });
+    expect(await append('All of it', 5)).toBe(true);
+    expect(await append('All of it', 7)).toBe(true);
+    const [row] = await db.query<{ progress_output_tokens: number; progress_length: number }>(
+      'select progress_output_tokens, progress_length from public.chapter_content_jobs where id = $1',
+      [jobId],
+    );
+    expect(row).toEqual({ progress_output_tokens: 7, progress_length: 9 });
+    expect((await presentJobDetail(db, jobId))?.streamedText).toBe('All of it');
+  });
+
+  it('takes the previous release’s whole-text progress writes as appends, during a rolling deploy', async () => {
+    const { db } = test_;
+    const { jobId } = await submitJob(db, newJob(chapters[0]));
+    await claimJobs(db, 'old-worker', 30);
+    const record = (text: string) =>
+      db.query<{ held: boolean }>('select public.record_progress($1, $2, $3, $4) as held', [
+        jobId,
+        'old-worker',
+        text.length,
+        text,
+      ]);
+    expect(await record('An old')).toEqual([{ held: true }]);
+    expect(await record('An old worker still')).toEqual([{ held: true }]);
+    expect(
+      await db.query('select public.record_progress($1, $2, 1, $3) as held', [jobId, 'someone-else', 'x']),
+    ).toEqual([{ held: false }]);
+    const chunks = await db.query<{ text: string }>(
+      'select text from public.job_progress_chunks where job_id = $1 order by start_offset',
+      [jobId],
+    );
+    expect(chunks.map((chunk) => chunk.text)).toEqual(['An old', ' worker still']);
   });
 
   it('refuses the writer once its lease is gone', async () => {

@@ -32,14 +32,21 @@ export function streamedTextWriter(db: Queryable, attempt: StreamingAttempt) {
   let storedChars = 0;
   return async (textSoFar: string, outputTokens: number, usage?: AttemptUsage): Promise<boolean> => {
     const from = { units: storedUnits, chars: storedChars };
-    const text = textSoFar.slice(from.units);
+    // A character outside the BMP is two UTF-16 units; a text cut between them keeps the first
+    // half for the next write (sent alone, PostgreSQL would store it as U+FFFD for good).
+    const end = isHighSurrogate(textSoFar.charCodeAt(textSoFar.length - 1)) ? textSoFar.length - 1 : textSoFar.length;
+    const text = textSoFar.slice(from.units, end);
     const held = await appendProgress(db, { ...attempt, offset: from.chars, text, outputTokens, usage });
-    if (held && textSoFar.length > storedUnits) {
-      storedUnits = textSoFar.length;
+    if (held && end > storedUnits) {
+      storedUnits = end;
       storedChars = from.chars + codePoints(text);
     }
     return held;
   };
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 function codePoints(text: string): number {

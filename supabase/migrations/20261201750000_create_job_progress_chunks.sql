@@ -56,8 +56,13 @@ where progress_text is not null;
 -- finish_attempts, ingest_batch_result, demo data) is covered, and its WHEN clause costs the
 -- queue's hot path nothing for a job that never streamed (bench:queue's jobs report progress
 -- once, at their end, which the completion supersedes: no chunk).
+-- SECURITY DEFINER, as the cascade below: under a role that row level security limits, the
+-- delete would remove nothing while progress_length still went to 0, and the next attempt's
+-- first append would collide with the old text.
 create function public.clear_streamed_text() returns trigger
-language plpgsql as $$
+language plpgsql security definer
+set search_path = public, pg_temp
+as $$
 begin
   delete from public.job_progress_chunks c where c.job_id = new.id;
   new.progress_length := 0;

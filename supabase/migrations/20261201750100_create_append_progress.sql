@@ -32,15 +32,14 @@ begin
     raise exception 'progress of job % would start at character % but its text has % characters',
       p_job, p_offset, v_length using errcode = 'SW416';
   end if;
-  if p_text <> '' and v_end <= v_length then
-    return true; -- all of it is stored already: a write sent again
-  end if;
   update public.chapter_content_jobs j
   set progress_length = greatest(v_end, v_length),
       progress_output_tokens = p_output_tokens,
       first_token_at = coalesce(j.first_token_at, case when v_end > 0 then now() end),
       updated_at = now()
   where j.id = p_job;
+  -- What is stored already (a write sent again) is skipped; its tokens and usage, which may be
+  -- newer than the last ones kept, are still recorded above and below.
   if v_end > v_length then
     insert into public.job_progress_chunks (job_id, start_offset, text)
     values (p_job, v_length, substr(p_text, v_length - p_offset + 1));
@@ -59,4 +58,19 @@ comment on function public.append_progress(uuid, text, integer, integer, text, i
 revoke execute on function public.append_progress(uuid, text, integer, integer, text, integer, jsonb)
 from public, anon, authenticated;
 
-drop function public.record_progress(uuid, text, integer, text, jsonb);
+-- record_progress stays for one release, for workers still running the previous code during a
+-- rolling deploy: it now appends too (the whole text from offset 0, of which append_progress keeps
+-- only what is new). WARNING: drop it once every worker writes through append_progress.
+create or replace function public.record_progress(
+  p_job uuid, p_worker text, p_output_tokens integer, p_text text, p_usage jsonb default null
+)
+returns boolean
+language sql as $$
+  select coalesce((
+    select public.append_progress(p_job, p_worker, j.attempts, 0, p_text, p_output_tokens, p_usage)
+    from public.chapter_content_jobs j where j.id = p_job
+  ), false)
+$$;
+
+comment on function public.record_progress(uuid, text, integer, text, jsonb) is
+  'Deprecated (ADR 0025): the previous release''s progress write, kept for its workers during a rolling deploy; appends through append_progress.';

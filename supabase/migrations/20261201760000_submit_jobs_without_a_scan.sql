@@ -7,7 +7,9 @@
 -- 24,000-job table in 1,538 scans in one run, the database's main cost per submit.
 --
 -- Now, when every job was inserted (no key was used before: the usual burst), the answer is
--- built from the jobs sent alone; the join runs only when a job met an earlier one's key.
+-- built from the jobs sent alone. Only when a job met an earlier one's key does the join run,
+-- and then through EXECUTE, planned on each call for the table as it is then, so a replayed key
+-- is looked up by its index in a table of any size.
 -- Everything else is as in 20261201720000_set_based_submit_jobs.sql.
 
 -- WARNING: keep a call to at most 64 jobs: the per-job path below gives each job a
@@ -45,25 +47,28 @@ begin
   if v_inserted is not null then
     -- A job not inserted met its idempotency key (used before, or earlier in this call): its
     -- earlier job is answered, unless the fingerprints differ (SW422), as submit_job does.
-    return query
-    select
-      e.ordinality::integer,
-      case when mine.inserted then (e.value ->> 'id')::uuid when not mine.mismatch then earlier.id end,
-      case when mine.inserted then true when not mine.mismatch then false end,
-      case when mine.mismatch then 'SW422' end,
-      case when mine.mismatch then
-        format('idempotency key %s was first used with a different request', e.value ->> 'idempotency_key')
-      end
-    from jsonb_array_elements(v_jobs) with ordinality e
-    left join public.chapter_content_jobs earlier
-      on not ((e.value ->> 'id')::uuid = any(v_inserted)) and earlier.idempotency_key = e.value ->> 'idempotency_key'
-    cross join lateral (
+    -- Planned on each call (EXECUTE), so the key lookup is planned for the table as it is now and
+    -- not kept from a call when it was small (see above).
+    return query execute $answer$
       select
-        (e.value ->> 'id')::uuid = any(v_inserted) as inserted,
-        coalesce(earlier.idempotency_fingerprint <> e.value ->> 'idempotency_fingerprint', false)
-          and not ((e.value ->> 'id')::uuid = any(v_inserted)) as mismatch
-    ) mine
-    order by e.ordinality;
+        e.ordinality::integer,
+        case when mine.inserted then (e.value ->> 'id')::uuid when not mine.mismatch then earlier.id end,
+        case when mine.inserted then true when not mine.mismatch then false end,
+        case when mine.mismatch then 'SW422' end,
+        case when mine.mismatch then
+          format('idempotency key %s was first used with a different request', e.value ->> 'idempotency_key')
+        end
+      from jsonb_array_elements($1) with ordinality e
+      left join public.chapter_content_jobs earlier
+        on not ((e.value ->> 'id')::uuid = any($2)) and earlier.idempotency_key = e.value ->> 'idempotency_key'
+      cross join lateral (
+        select
+          (e.value ->> 'id')::uuid = any($2) as inserted,
+          coalesce(earlier.idempotency_fingerprint <> e.value ->> 'idempotency_fingerprint', false)
+            and not ((e.value ->> 'id')::uuid = any($2)) as mismatch
+      ) mine
+      order by e.ordinality
+    $answer$ using v_jobs, v_inserted;
     return;
   end if;
 
