@@ -14,7 +14,7 @@ import express from 'express';
 import { describeDatabase, openDatabase } from './app/server/db/open.server';
 import { ensureInitialStaff } from './app/server/auth/bootstrap.server';
 import { CROSS_SITE_MESSAGE, mayChangeState } from './app/server/auth/same-origin.server';
-import { securityHeaders } from './app/server/security-headers.server';
+import { addMissingHeadersOnWriteHead, securityHeaders } from './app/server/security-headers.server';
 import { migrate } from './app/server/db/migrate.server';
 import { isEmpty, seed } from './app/server/db/seed.server';
 import { addDemoDataOnFirstStart } from './app/server/db/demo.server';
@@ -109,13 +109,9 @@ async function main() {
   // Every response carries the security headers (HSTS in production), static files and
   // resource routes included. Added as the headers go out, and only where missing: Remix
   // appends its own (documents, data) and would otherwise repeat them.
-  const baseHeaders = Object.entries(securityHeaders(null));
+  const baseHeaders = securityHeaders(null);
   app.use((req, res, next) => {
-    const writeHead = res.writeHead;
-    res.writeHead = function (this: typeof res, ...args: Parameters<typeof res.writeHead>) {
-      for (const [name, value] of baseHeaders) if (!this.hasHeader(name)) this.setHeader(name, value);
-      return writeHead.apply(this, args);
-    } as typeof res.writeHead;
+    addMissingHeadersOnWriteHead(res, baseHeaders);
     res.once('finish', () => drainUnreadBody(req));
     next();
   });
@@ -150,10 +146,8 @@ async function main() {
     : null;
   // In front of Express, as Vercel's CDN and router are in front of the functions: cached reads,
   // then the API's actions at fixed paths (issue 14, ADR 0026), then everything else.
-  const actions = apiActionsListener({ build, baseHeaders: securityHeaders(null), appOrigin, next: app });
-  const server = createServer(
-    cachedReadsListener({ cache: responseCache, baseHeaders: securityHeaders(null), next: actions }),
-  );
+  const actions = apiActionsListener({ build, baseHeaders, appOrigin, next: app });
+  const server = createServer(cachedReadsListener({ cache: responseCache, baseHeaders, next: actions }));
   server.listen(env.PORT, () => {
     const lines = [
       '',

@@ -3,7 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ActionFunction, ServerBuild } from '@remix-run/node';
 
 import { CROSS_SITE_MESSAGE, mayChangeState } from './auth/same-origin.server';
-import { readWholeBody, requestHeaders, sendResponse, WHOLE_BODY_MAX_BYTES } from './remix-handler.server';
+import {
+  abortedWhenClosedEarly,
+  readWholeBody,
+  requestHeaders,
+  sendResponse,
+  WHOLE_BODY_MAX_BYTES,
+} from './remix-handler.server';
+import { addMissingHeadersOnWriteHead } from './security-headers.server';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -59,14 +66,9 @@ export function apiActionsListener(options: {
 }): Listener {
   const { build, next } = options;
   const actions = fixedPathApiActions(build);
-  const base = Object.entries(options.baseHeaders);
 
   const answer = async (req: IncomingMessage, res: ServerResponse, action: ActionFunction) => {
-    const writeHead = res.writeHead;
-    res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
-      for (const [name, value] of base) if (!this.hasHeader(name)) this.setHeader(name, value);
-      return writeHead.apply(this, args);
-    } as ServerResponse['writeHead'];
+    addMissingHeadersOnWriteHead(res, options.baseHeaders);
     if (!mayChangeState(req, options.appOrigin)) {
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end(CROSS_SITE_MESSAGE);
       return;
@@ -100,16 +102,13 @@ export function apiActionsListener(options: {
 
 /** The web `Request` for a `node:http` request whose whole body (if any) fits in memory. */
 async function toWebRequest(req: IncomingMessage, res: ServerResponse): Promise<Request> {
-  // Actions are aborted when the response can no longer be written before it was.
-  let controller: AbortController | null = new AbortController();
-  res.once('finish', () => (controller = null));
-  res.once('close', () => controller?.abort());
+  const signal = abortedWhenClosedEarly(res);
   const body = await readWholeBody(req);
   return new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
     method: req.method,
     headers: requestHeaders(req),
     body: body.byteLength > 0 ? body : null,
-    signal: controller.signal,
+    signal,
   });
 }
 
@@ -130,6 +129,6 @@ function lastResortResponse(build: ServerBuild, error: unknown, request: Request
   else console.error(error);
   return new Response('Unexpected Server Error', {
     status: 500,
-    headers: { 'content-type': 'text/plain; charset=utf-8', 'x-remix-error': 'yes' },
+    headers: { 'content-type': 'text/plain' },
   });
 }

@@ -47,12 +47,11 @@ function requestHost(req: ExpressRequest): string {
 
 /** The web `Request` for an Express request, aborted when the response closes before it finished. */
 export async function toFetchRequest(req: ExpressRequest, res: ExpressResponse): Promise<Request> {
-  const headers = requestHeaders(req);
-  // Loaders and actions are aborted when the response can no longer be written before it was.
-  let controller: AbortController | null = new AbortController();
-  res.on('finish', () => (controller = null));
-  res.on('close', () => controller?.abort());
-  const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, signal: controller.signal };
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: req.method,
+    headers: requestHeaders(req),
+    signal: abortedWhenClosedEarly(res),
+  };
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     const length = Number(req.headers['content-length']);
     if (req.headers['transfer-encoding'] === undefined && length <= WHOLE_BODY_MAX_BYTES)
@@ -63,6 +62,18 @@ export async function toFetchRequest(req: ExpressRequest, res: ExpressResponse):
     }
   }
   return new Request(`${req.protocol}://${requestHost(req)}${req.originalUrl}`, init);
+}
+
+/**
+ * A request's signal: aborted when its response closes before it finished (the client went
+ * away), so loaders and actions stop work nobody will read.
+ */
+export function abortedWhenClosedEarly(res: ServerResponse): AbortSignal {
+  let controller: AbortController | null = new AbortController();
+  const { signal } = controller;
+  res.once('finish', () => (controller = null));
+  res.once('close', () => controller?.abort());
+  return signal;
 }
 
 /**

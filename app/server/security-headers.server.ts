@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+
 import { getEnv } from './env.server';
 
 /** HSTS: browsers use https for this host (and its subdomains) for a year after seeing it. */
@@ -34,4 +36,18 @@ export function securityHeaders(nonce: string | null): Record<string, string> {
     ].join('; ');
   }
   return headers;
+}
+
+/**
+ * Adds `headers` to `res` as its head goes out, each only where the response set none (Remix
+ * sets its own on documents and data, which would otherwise repeat): how the Node server gives
+ * every response the security headers, static files and API answers included.
+ */
+export function addMissingHeadersOnWriteHead(res: ServerResponse, headers: Readonly<Record<string, string>>): void {
+  const entries = Object.entries(headers);
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    for (const [name, value] of entries) if (!this.hasHeader(name)) this.setHeader(name, value);
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
 }

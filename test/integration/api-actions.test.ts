@@ -12,7 +12,7 @@ import { createApiToken } from '../../app/server/auth/api-tokens.server';
 import { CROSS_SITE_MESSAGE, mayChangeState } from '../../app/server/auth/same-origin.server';
 import { issueLocalLearnerToken, learnerApiDeps } from '../../app/server/learner-api.server';
 import { remixRequestHandler } from '../../app/server/remix-handler.server';
-import { securityHeaders } from '../../app/server/security-headers.server';
+import { addMissingHeadersOnWriteHead, securityHeaders } from '../../app/server/security-headers.server';
 import { databaseTargets, type TestDatabase } from '../support/databases';
 import { seededChapterIds } from '../support/fixtures';
 import { createTestApp, type TestApp } from '../support/remix-app';
@@ -49,14 +49,9 @@ describe.each(databaseTargets())('the API actions listener on $name', (target) =
     // Express as server.ts has it for the API: the security headers, the cross-site guard, Remix.
     const express_ = express();
     express_.disable('x-powered-by');
-    const base = Object.entries(securityHeaders(null));
-    express_.use((req, res, next) => {
+    express_.use((_req, res, next) => {
       throughExpress += 1;
-      const writeHead = res.writeHead;
-      res.writeHead = function (this: typeof res, ...args: Parameters<typeof res.writeHead>) {
-        for (const [name, value] of base) if (!this.hasHeader(name)) this.setHeader(name, value);
-        return writeHead.apply(this, args);
-      } as typeof res.writeHead;
+      addMissingHeadersOnWriteHead(res, securityHeaders(null));
       next();
     });
     express_.use((req, res, next) =>
